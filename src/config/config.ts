@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { type Env, EnvReader } from './env.js';
+
+/** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */
+export interface Config {
+  role: 'primary' | 'replica';
+  /** Fly region of this machine and of the primary (both undefined off Fly). */
+  region: string | undefined;
+  primaryRegion: string | undefined;
+  port: number;
+  dataDir: string;
+  dbPath: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  db: {
+    busyTimeoutMs: number;
+    /** Pages; 0 turns automatic checkpoints off (Litestream owns them). */
+    walAutocheckpointPages: number;
+  };
+  ingest: {
+    /** Jetstream `/subscribe` endpoints in fail-over order. */
+    jetstreamUrls: string[];
+    rewindSeconds: number;
+    maxFrameBytes: number;
+    batchMaxEvents: number;
+    batchMaxWaitMs: number;
+    /** Idle time the writer leaves between transactions so checkpoints can take the lock. */
+    writerPauseMs: number;
+    reconnectMinMs: number;
+    reconnectMaxMs: number;
+    /** A connection that sends nothing for this long is treated as dead. */
+    stallTimeoutMs: number;
+  };
+  retention: {
+    days: number;
+    pruneBatchRows: number;
+    pruneIntervalMs: number;
+  };
+}
+
+export const DEFAULT_JETSTREAM_URLS = [
+  'wss://jetstream.us-east.bsky.network/subscribe',
+  'wss://jetstream.us-west.bsky.network/subscribe',
+];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function configFromEnv(env: Env): Config {
+  const read = new EnvReader(env);
+
+  const region = read.optionalString('FLY_REGION');
+  const primaryRegion = read.optionalString('PRIMARY_REGION');
+  // On Fly the region decides; ROLE overrides it for local runs.
+  const derivedRole = region && primaryRegion && region !== primaryRegion ? 'replica' : 'primary';
+  const role = read.oneOf('ROLE', ['primary', 'replica'], derivedRole);
+
+  const dataDir = path.resolve(read.string('DATA_DIR', './data'));
+  const jetstreamUrls = parseJetstreamUrls(read.string('JETSTREAM_URL', DEFAULT_JETSTREAM_URLS.join(',')), read.problems);
+
+  const config: Config = {
+    role,
+    region,
+    primaryRegion,
+    port: read.int('PORT', 3000, 0, 65535),
+    dataDir,
+    dbPath: path.join(dataDir, 'feed.db'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    db: {
+      busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
+      walAutocheckpointPages: read.int('SQLITE_WAL_AUTOCHECKPOINT', 1000, 0, 10_000_000),
+    },
+    ingest: {
+      jetstreamUrls,
+      rewindSeconds: read.number('JETSTREAM_REWIND_SECONDS', 5, 0, 3600),
+      maxFrameBytes: read.int('INGEST_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+      batchMaxEvents: read.int('INGEST_BATCH_SIZE', 10_000, 1, 1_000_000),
+      batchMaxWaitMs: read.int('INGEST_BATCH_WAIT_MS', 200, 1, 60_000),
+      writerPauseMs: read.int('INGEST_WRITER_PAUSE_MS', 5, 0, 10_000),
+      reconnectMinMs: read.int('JETSTREAM_RECONNECT_MIN_MS', 500, 1, 600_000),
+      reconnectMaxMs: read.int('JETSTREAM_RECONNECT_MAX_MS', 30_000, 1, 3_600_000),
+      stallTimeoutMs: read.int('JETSTREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    },
+    retention: {
+      days: read.number('RETENTION_DAYS', 90, 0.001, 3650),
+      pruneBatchRows: read.int('PRUNE_BATCH_ROWS', 2000, 1, 1_000_000),
+      pruneIntervalMs: read.int('PRUNE_INTERVAL_MS', 1000, 10, 3_600_000),
+    },
+  };
+  if (config.ingest.reconnectMinMs > config.ingest.reconnectMaxMs) {
+    read.problems.push('JETSTREAM_RECONNECT_MIN_MS must not exceed JETSTREAM_RECONNECT_MAX_MS');
+  }
+  read.check();
+  return config;
+}
+
+function parseJetstreamUrls(raw: string, problems: string[]): string[] {
+  const urls = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (urls.length === 0) problems.push('JETSTREAM_URL lists no URL');
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      problems.push(`JETSTREAM_URL entry ${JSON.stringify(url)} is not a URL`);
+      continue;
+    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+      problems.push(`JETSTREAM_URL entry ${JSON.stringify(url)} must use ws:// or wss://`);
+    }
+  }
+  return urls;
+}

@@ -1,0 +1,65 @@
+import type { Database } from 'better-sqlite3';
+
+/** Keys of the `meta` table; values are plain SQLite scalars. */
+export const META = {
+  /** Resume point on any host: a time_us below every event not yet committed. */
+  cursorTimeUs: 'cursor_time_us',
+  /** Resume point on the host that numbered the events (newer Jetstream hosts). */
+  cursorSeq: 'cursor_seq',
+  cursorSeqHost: 'cursor_seq_host',
+  /** Likes not deleted and not pruned. */
+  liveLikes: 'live_likes',
+  /** Every like with an id at or below this has been pruned. */
+  prunedLikeId: 'pruned_like_id',
+  prunedRepostId: 'pruned_repost_id',
+  /** Where the next sweep for unliked old posts starts. */
+  postSweepId: 'post_sweep_id',
+} as const;
+
+export type MetaKey = (typeof META)[keyof typeof META];
+
+export interface StoredCursor {
+  timeUs: number | undefined;
+  seq: number | undefined;
+  seqHost: string | undefined;
+}
+
+export class MetaTable {
+  private readonly getStmt;
+  private readonly setStmt;
+
+  constructor(db: Database) {
+    this.getStmt = db.prepare<[string], { value: unknown }>('SELECT value FROM meta WHERE key = ?');
+    this.setStmt = db.prepare<[string, number | string | null]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+  }
+
+  number(key: MetaKey): number | undefined {
+    const value = this.getStmt.get(key)?.value;
+    return typeof value === 'number' || typeof value === 'bigint' ? Number(value) : undefined;
+  }
+
+  string(key: MetaKey): string | undefined {
+    const value = this.getStmt.get(key)?.value;
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  set(key: MetaKey, value: number | string | undefined): void {
+    this.setStmt.run(key, value ?? null);
+  }
+
+  cursor(): StoredCursor {
+    return {
+      timeUs: this.number(META.cursorTimeUs),
+      seq: this.number(META.cursorSeq),
+      seqHost: this.string(META.cursorSeqHost),
+    };
+  }
+
+  setCursor(cursor: StoredCursor): void {
+    this.set(META.cursorTimeUs, cursor.timeUs);
+    this.set(META.cursorSeq, cursor.seq);
+    this.set(META.cursorSeqHost, cursor.seqHost);
+  }
+}

@@ -1,0 +1,104 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and
+ * posts keep the like rows and their indexes small (as For You's items/raters/ratings).
+ *
+ * Readers (the like-graph index, replicas) tail two append-only sequences:
+ * - `likes.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
+ * - `changes.seq`: deletions and account status changes, each naming the row it touched.
+ * Pruning by age is not logged row by row: `meta.pruned_like_id` says every like at or
+ * below it is gone (likes are pruned in id order).
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value ANY
+  ) WITHOUT ROWID;
+
+  CREATE TABLE actors (
+    id         INTEGER PRIMARY KEY,
+    did        TEXT NOT NULL UNIQUE,
+    active     INTEGER NOT NULL DEFAULT 1,
+    status     TEXT,
+    -- seq of the account event that set the status: an older replayed event never wins
+    status_seq INTEGER
+  );
+
+  CREATE TABLE posts (
+    id            INTEGER PRIMARY KEY,
+    author_id     INTEGER NOT NULL,
+    rkey          TEXT NOT NULL,
+    first_seen_us INTEGER NOT NULL,
+    created_us    INTEGER,
+    -- bit flags, see POST_FLAGS
+    flags         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (author_id, rkey)
+  );
+
+  CREATE TABLE likes (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id INTEGER NOT NULL,
+    rkey     TEXT NOT NULL,
+    post_id  INTEGER NOT NULL,
+    time_us  INTEGER NOT NULL,
+    -- an unliked row stays (flagged) until pruned, so a rewound replay of its create stays a duplicate
+    deleted  INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (actor_id, rkey)
+  );
+  CREATE INDEX likes_by_actor_time ON likes (actor_id, time_us);
+  CREATE INDEX likes_by_post_time ON likes (post_id, time_us);
+
+  CREATE TABLE reposts (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id INTEGER NOT NULL,
+    rkey     TEXT NOT NULL,
+    post_id  INTEGER NOT NULL,
+    time_us  INTEGER NOT NULL,
+    deleted  INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (actor_id, rkey)
+  );
+
+  CREATE TABLE changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind    INTEGER NOT NULL,
+    ref_id  INTEGER NOT NULL,
+    time_us INTEGER NOT NULL
+  );
+
+  CREATE TABLE heartbeat (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    time_ms INTEGER NOT NULL
+  );
+  `,
+];
+
+export const POST_FLAGS = {
+  /** The post record itself was seen (not only referenced by a like). */
+  seen: 1,
+  reply: 2,
+  deleted: 4,
+} as const;
+
+/** What a row of `changes` records. */
+export const CHANGE_KIND = {
+  likeDeleted: 1,
+  postDeleted: 2,
+  actorStatus: 3,
+} as const;
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this build's ${SCHEMA_VERSION}`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,17 @@
+import type { RequestHandler } from 'express';
+import type { AppContext } from '../../context.js';
+import { fileSizes } from '../../db/database.js';
+
+/** Prometheus exposition; file sizes are read at scrape time. */
+export function metricsRoute(ctx: AppContext): RequestHandler {
+  return async (_req, res, next) => {
+    try {
+      const { dbBytes, walBytes } = fileSizes(ctx.config.dbPath);
+      ctx.metrics.dbBytes.set(dbBytes);
+      ctx.metrics.walBytes.set(walBytes);
+      res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The typed events that ingest understands. A Jetstream frame becomes exactly one
+ * of these, or a counted rejection (see parse.ts).
+ */
+
+/** A post named by its author and record key (the parts of its AT-URI we keep). */
+export interface PostRef {
+  authorDid: string;
+  rkey: string;
+}
+
+export type IngestEvent =
+  | { type: 'like'; did: string; rkey: string; subject: PostRef; timeUs: number }
+  | { type: 'like-delete'; did: string; rkey: string; timeUs: number }
+  | { type: 'post'; did: string; rkey: string; createdAtUs: number | undefined; isReply: boolean; timeUs: number }
+  | { type: 'post-delete'; did: string; rkey: string; timeUs: number }
+  | { type: 'repost'; did: string; rkey: string; subject: PostRef; timeUs: number }
+  | { type: 'repost-delete'; did: string; rkey: string; timeUs: number }
+  | { type: 'account'; did: string; active: boolean; status: string | undefined; accountSeq: number; timeUs: number };
+
+export type EventType = IngestEvent['type'];
+
+/** Where an event sits in the stream: the two cursor flavours Jetstream hosts offer. */
+export interface StreamPosition {
+  timeUs: number;
+  /** Per-host sequence number; only newer hosts send it. */
+  seq: number | undefined;
+}
+
+
+export type ParseResult =
+  | { outcome: 'event'; event: IngestEvent; position: StreamPosition }
+  | { outcome: 'ignored'; kind: string; reason: string; position: StreamPosition }
+  | { outcome: 'rejected'; kind: string; reason: RejectReason };
+
+export type RejectReason =
+  | 'binary_frame'
+  | 'oversized_frame'
+  | 'malformed_json'
+  | 'not_an_object'
+  | 'bad_did'
+  | 'bad_time_us'
+  | 'bad_cursor'
+  | 'unknown_kind'
+  | 'bad_commit'
+  | 'bad_collection'
+  | 'bad_operation'
+  | 'bad_rkey'
+  | 'bad_record'
+  | 'bad_subject_uri'
+  | 'subject_not_a_post'
+  | 'bad_account';
+
+export const JETSTREAM_COLLECTIONS = {
+  like: 'app.bsky.feed.like',
+  post: 'app.bsky.feed.post',
+  repost: 'app.bsky.feed.repost',
+} as const;
+
+export const WANTED_COLLECTIONS: readonly string[] = Object.values(JETSTREAM_COLLECTIONS);

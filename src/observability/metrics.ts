@@ -1,0 +1,86 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the service exports, created once per process (tests make their own
+ * registry, so two services in one process never collide).
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'feedgen_process_' });
+  const registers = [registry];
+
+  return {
+    registry,
+    ingestEvents: new Counter({
+      name: 'feedgen_ingest_events_total',
+      help: 'Jetstream frames by kind and outcome (stored, duplicate, rejected, ignored)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    ingestRejections: new Counter({
+      name: 'feedgen_ingest_rejections_total',
+      help: 'Rejected Jetstream frames by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    ingestBatches: new Counter({
+      name: 'feedgen_ingest_batches_total',
+      help: 'Committed ingest transactions',
+      registers,
+    }),
+    ingestWriteErrors: new Counter({
+      name: 'feedgen_ingest_write_errors_total',
+      help: 'Ingest transactions that failed and will be retried',
+      registers,
+    }),
+    ingestPaused: new Gauge({
+      name: 'feedgen_ingest_paused',
+      help: '1 while ingest is paused because writes fail (for example a full disk)',
+      registers,
+    }),
+    ingestCursorTimeUs: new Gauge({
+      name: 'feedgen_ingest_cursor_time_us',
+      help: 'Committed Jetstream cursor (time_us)',
+      registers,
+    }),
+    ingestLagSeconds: new Gauge({
+      name: 'feedgen_ingest_lag_seconds',
+      help: 'Now minus the time_us of the newest committed event',
+      registers,
+    }),
+    jetstreamConnections: new Counter({
+      name: 'feedgen_jetstream_connections_total',
+      help: 'Jetstream connections opened, by host',
+      labelNames: ['host'] as const,
+      registers,
+    }),
+    jetstreamConnected: new Gauge({
+      name: 'feedgen_jetstream_connected',
+      help: '1 while a Jetstream connection is open',
+      registers,
+    }),
+    likes: new Gauge({
+      name: 'feedgen_likes',
+      help: 'Live likes in the retention window',
+      registers,
+    }),
+    pruned: new Counter({
+      name: 'feedgen_pruned_rows_total',
+      help: 'Rows removed by retention, by table',
+      labelNames: ['table'] as const,
+      registers,
+    }),
+    dbBytes: new Gauge({
+      name: 'feedgen_db_bytes',
+      help: 'Size of the SQLite database file',
+      registers,
+    }),
+    walBytes: new Gauge({
+      name: 'feedgen_wal_bytes',
+      help: 'Size of the SQLite write-ahead log',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
