@@ -5,13 +5,20 @@ import type { StreamPosition } from './events.js';
 export const SEQUENCE_CURSOR_LIMIT = 1e15;
 
 /**
+ * The least disorder assumed before any is seen. Real streams step back by tens of
+ * milliseconds (33 ms in the recorded capture); one second is a wide margin.
+ */
+export const MIN_DISORDER_US = 1_000_000;
+
+/**
  * Follows the stream position of the events handed to the writer, and says where
  * to resume after a restart or a reconnect without skipping anything.
  *
- * `time_us` is not monotonic (events arrive up to hundreds of ms out of order), so
- * the time cursor we store is the newest time seen minus the largest backwards step
- * seen: every event after the last one committed is at or above it. A resume then
- * rewinds a few more seconds; idempotent writes absorb the repeats.
+ * `time_us` is not monotonic (events arrive tens of ms out of order), so the time
+ * cursor we store is the newest time seen minus the largest backwards step seen
+ * (at least MIN_DISORDER_US): every event after the last one committed is at or
+ * above it. A resume then rewinds a few more seconds for hosts whose clocks differ;
+ * idempotent writes absorb the repeats.
  *
  * Sequence numbers are exact but only mean something on the host that assigned them,
  * so they are stored with that host and used only when reconnecting to it.
@@ -19,6 +26,8 @@ export const SEQUENCE_CURSOR_LIMIT = 1e15;
 export class CursorTracker {
   private maxTimeUs: number;
   private maxBackstepUs = 0;
+  /** Newest time on the current connection: disorder is measured within one stream, not across a rewind. */
+  private connectionMaxUs = 0;
   private seq: number | undefined;
   private seqHost: string | undefined;
 
@@ -26,14 +35,21 @@ export class CursorTracker {
     stored: StoredCursor,
     private readonly rewindUs: number,
   ) {
-    this.maxTimeUs = stored.timeUs ?? 0;
+    // The stored value already has the disorder margin taken off: start from it as is.
+    this.maxTimeUs = stored.timeUs === undefined ? 0 : stored.timeUs + MIN_DISORDER_US;
     this.seq = stored.seq;
     this.seqHost = stored.seqHost;
   }
 
+  /** A new connection replays from a rewound cursor: its first events are not disorder. */
+  startConnection(): void {
+    this.connectionMaxUs = 0;
+  }
+
   observe(position: StreamPosition, host: string): void {
+    if (position.timeUs > this.connectionMaxUs) this.connectionMaxUs = position.timeUs;
+    else this.maxBackstepUs = Math.max(this.maxBackstepUs, this.connectionMaxUs - position.timeUs);
     if (position.timeUs > this.maxTimeUs) this.maxTimeUs = position.timeUs;
-    else this.maxBackstepUs = Math.max(this.maxBackstepUs, this.maxTimeUs - position.timeUs);
 
     if (position.seq === undefined) return;
     if (host !== this.seqHost) {
@@ -47,7 +63,7 @@ export class CursorTracker {
   /** What to store with the rows written so far. */
   snapshot(): StoredCursor {
     return {
-      timeUs: this.maxTimeUs > 0 ? this.maxTimeUs - this.maxBackstepUs : undefined,
+      timeUs: this.maxTimeUs > 0 ? this.maxTimeUs - Math.max(this.maxBackstepUs, MIN_DISORDER_US) : undefined,
       seq: this.seq,
       seqHost: this.seqHost,
     };

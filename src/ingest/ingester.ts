@@ -55,6 +55,7 @@ export class Ingester {
       maxPayloadBytes: Math.max(config.maxFrameBytes * 4, 16 * 1024 * 1024),
       onFrame: (data, isBinary, url) => this.onFrame(data, isBinary, url),
       onConnect: (url) => {
+        this.tracker.startConnection();
         deps.metrics.jetstreamConnections.inc({ host: new URL(url).host });
         deps.metrics.jetstreamConnected.set(1);
       },

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { parseFrame } from '../src/ingest/parse.js';
+import { CAPTURE_FILE, GOLDEN_KINDS_FILE, jsonlLines } from './support/fixtures.js';
+
+const MAX = 256 * 1024;
+const parse = (text: string) => parseFrame(Buffer.from(text), false, MAX);
+
+describe('parseFrame on the real capture', () => {
+  const lines = jsonlLines(CAPTURE_FILE);
+
+  it('turns every frame into an event or an ignored frame, never a rejection', () => {
+    const outcomes = lines.map((line) => parse(line));
+    expect(outcomes.filter((r) => r.outcome === 'rejected')).toEqual([]);
+  });
+
+  it('finds the 105 like creates of the capture', () => {
+    const likes = lines.map((line) => parse(line)).filter((r) => r.outcome === 'event' && r.event.type === 'like');
+    expect(likes).toHaveLength(105);
+  });
+
+  it('reads posts, reposts, the post delete and the account event', () => {
+    const types = lines.map((line) => parse(line)).flatMap((r) => (r.outcome === 'event' ? [r.event.type] : []));
+    expect(types.filter((t) => t === 'post')).toHaveLength(17);
+    expect(types.filter((t) => t === 'repost')).toHaveLength(15);
+    expect(types).toContain('post-delete');
+    expect(types).toContain('account');
+  });
+
+  it('parses one of each kind from the golden file', () => {
+    const results = jsonlLines(GOLDEN_KINDS_FILE).map((line) => parse(line));
+    expect(results.filter((r) => r.outcome === 'rejected')).toEqual([]);
+    const account = results.find((r) => r.outcome === 'event' && r.event.type === 'account');
+    expect(account).toBeDefined();
+  });
+});
+
+describe('parseFrame on bad input', () => {
+  const like = JSON.parse(jsonlLines(CAPTURE_FILE)[0]!) as Record<string, unknown>;
+  const withChange = (change: (frame: Record<string, unknown>) => void) => {
+    const frame = structuredClone(like);
+    change(frame);
+    return JSON.stringify(frame);
+  };
+
+  it.each([
+    ['truncated JSON', JSON.stringify(like).slice(0, 80), 'malformed_json'],
+    ['an array', '[1,2,3]', 'not_an_object'],
+    ['null', 'null', 'not_an_object'],
+    ['time_us as a string', withChange((f) => (f.time_us = '1783175888085434')), 'bad_time_us'],
+    ['negative time_us', withChange((f) => (f.time_us = -5)), 'bad_time_us'],
+    ['a fractional cursor', withChange((f) => (f.cursor = 1.5)), 'bad_cursor'],
+    ['an unknown kind', withChange((f) => (f.kind = 'mystery')), 'unknown_kind'],
+    ['a missing commit', withChange((f) => delete f.commit), 'bad_commit'],
+    ['a numeric subject uri', withChange((f) => ((f.commit as any).record.subject.uri = 42)), 'bad_record'],
+    ['a missing record', withChange((f) => delete (f.commit as any).record), 'bad_record'],
+    ['an unknown operation', withChange((f) => ((f.commit as any).operation = 'upsert')), 'bad_operation'],
+    ['a subject that is not a post', withChange((f) => ((f.commit as any).record.subject.uri = 'at://did:plc:abc/app.bsky.actor.profile/self')), 'subject_not_a_post'],
+  ])('rejects %s', (_name, text, reason) => {
+    expect(parse(text)).toMatchObject({ outcome: 'rejected', reason });
+  });
+
+  it('rejects binary frames and oversized frames', () => {
+    expect(parseFrame(Buffer.from([0, 1, 2]), true, MAX)).toMatchObject({ reason: 'binary_frame' });
+    expect(parseFrame(Buffer.alloc(MAX + 1, 0x20), false, MAX)).toMatchObject({ reason: 'oversized_frame' });
+  });
+
+  it('survives deep nesting and huge strings without throwing', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(parseFrame(Buffer.from(deep), false, 1024 * 1024).outcome).toBe('rejected');
+    const huge = withChange((f) => (f.did = `did:plc:${'a'.repeat(200_000)}`));
+    expect(parseFrame(Buffer.from(huge), false, 1024 * 1024)).toMatchObject({ reason: 'bad_did' });
+  });
+
+  it('labels frames with unknown kinds as "unknown" so metric labels stay bounded', () => {
+    expect(parse(withChange((f) => (f.kind = 'x'.repeat(50))))).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('ignores other collections, identity events and record updates', () => {
+    expect(parse(withChange((f) => ((f.commit as any).collection = 'app.bsky.graph.follow')))).toMatchObject({
+      outcome: 'ignored',
+      reason: 'other_collection',
+    });
+    expect(parse(withChange((f) => ((f.commit as any).operation = 'update')))).toMatchObject({ outcome: 'ignored', reason: 'update' });
+  });
+
+  it('reads the per-event sequence cursor of newer hosts', () => {
+    expect(parse(withChange((f) => (f.cursor = 123456)))).toMatchObject({
+      outcome: 'event',
+      position: { timeUs: 1783175888085434, seq: 123456 },
+    });
+  });
+});
