@@ -200,13 +200,13 @@ function prepareStatements(db: Database) {
     insertPost: prepare<[number, string, number]>('INSERT INTO posts (author_id, rkey, first_seen_us) VALUES (?, ?, ?)'),
     upsertPost: prepare<[number, string, number, number | null, number], IdRow>(
       `INSERT INTO posts (author_id, rkey, first_seen_us, created_us, flags) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (author_id, rkey) DO UPDATE SET created_us = excluded.created_us, flags = flags | excluded.flags
+       ON CONFLICT (rkey, author_id) DO UPDATE SET created_us = excluded.created_us, flags = flags | excluded.flags
        WHERE flags & ${POST_FLAGS.seen} = 0
        RETURNING id`,
     ),
     markPostDeleted: prepare<[number, string, number, number], IdRow>(
       `INSERT INTO posts (author_id, rkey, first_seen_us, flags) VALUES (?, ?, ?, ?)
-       ON CONFLICT (author_id, rkey) DO UPDATE SET flags = flags | excluded.flags
+       ON CONFLICT (rkey, author_id) DO UPDATE SET flags = flags | excluded.flags
        WHERE flags & ${POST_FLAGS.deleted} = 0
        RETURNING id`,
     ),

@@ -7,6 +7,10 @@ import type { Database } from 'better-sqlite3';
  * Readers (the like-graph index, replicas) tail two append-only sequences:
  * - `likes.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
  * - `changes.seq`: deletions and account status changes, each naming the row it touched.
+ * Likes by actor are served by the in-memory like graph, not by an index here: an
+ * (actor_id, time) index takes random inserts and halves the ingest rate (measured:
+ * 234k vs 115k rows/s), while the graph loads with one scan in id order.
+ *
  * Pruning by age is not logged row by row: `meta.pruned_like_id` says every like at or
  * below it is gone (likes are pruned in id order).
  */
@@ -34,7 +38,7 @@ const MIGRATIONS: readonly string[] = [
     created_us    INTEGER,
     -- bit flags, see POST_FLAGS
     flags         INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (author_id, rkey)
+    UNIQUE (rkey, author_id)
   );
 
   CREATE TABLE likes (
@@ -45,9 +49,9 @@ const MIGRATIONS: readonly string[] = [
     time_us  INTEGER NOT NULL,
     -- an unliked row stays (flagged) until pruned, so a rewound replay of its create stays a duplicate
     deleted  INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (actor_id, rkey)
+    -- rkey first: record keys are TIDs, so new keys land at the right edge of the index
+    UNIQUE (rkey, actor_id)
   );
-  CREATE INDEX likes_by_actor_time ON likes (actor_id, time_us);
   CREATE INDEX likes_by_post_time ON likes (post_id, time_us);
 
   CREATE TABLE reposts (
@@ -57,7 +61,7 @@ const MIGRATIONS: readonly string[] = [
     post_id  INTEGER NOT NULL,
     time_us  INTEGER NOT NULL,
     deleted  INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (actor_id, rkey)
+    UNIQUE (rkey, actor_id)
   );
 
   CREATE TABLE changes (
