@@ -1,10 +1,7 @@
 import type { Server } from 'node:http';
 import type { Config } from './config/config.js';
 import type { AppContext } from './context.js';
-import { type Database, openWriter } from './db/database.js';
-import { EventWriter } from './db/event-writer.js';
-import { Housekeeping } from './db/housekeeping.js';
-import { Pruner } from './db/pruner.js';
+import { WriterThread } from './db/writer-thread.js';
 import { createHttpApp, listen } from './http/server.js';
 import { Ingester } from './ingest/ingester.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -13,16 +10,16 @@ import { VERSION } from './version.js';
 
 export interface ServiceOverrides {
   log?: Logger;
+  /** What to do when the service can no longer work (default: exit with status 1). */
+  onFatal?: (err: Error) => void;
   /** Bind address; tests use 127.0.0.1. */
   host?: string;
 }
 
 /** The primary's writing parts: present only where this process owns the database. */
 interface PrimaryParts {
-  db: Database;
-  writer: EventWriter;
+  writer: WriterThread;
   ingester: Ingester;
-  housekeeping: Housekeeping;
 }
 
 /**
@@ -36,20 +33,20 @@ export class FeedService {
   private constructor(
     readonly ctx: AppContext,
     private readonly host: string | undefined,
+    private readonly onFatal: (err: Error) => void,
   ) {}
 
   static create(config: Config, overrides: ServiceOverrides = {}): FeedService {
     const log = overrides.log ?? createLogger(config.logLevel, { role: config.role, region: config.region });
     const ctx: AppContext = { config, version: VERSION, log, metrics: createMetrics() };
-    return new FeedService(ctx, overrides.host);
+    return new FeedService(ctx, overrides.host, overrides.onFatal ?? (() => process.exit(1)));
   }
 
   async start(): Promise<void> {
     const { config, log } = this.ctx;
-    if (config.role === 'primary') this.primary = this.openPrimary();
+    if (config.role === 'primary') this.primary = await this.openPrimary();
     this.server = await listen(createHttpApp(this.ctx), config.port, this.host);
     this.primary?.ingester.start();
-    this.primary?.housekeeping.start();
     log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
   }
 
@@ -61,29 +58,37 @@ export class FeedService {
 
   async stop(): Promise<void> {
     const { log } = this.ctx;
-    if (this.primary) {
-      await this.primary.ingester.stop();
-      this.primary.housekeeping.stop();
-    }
+    // Ingest first: its last batch is committed before the writer closes the database.
+    await this.primary?.ingester.stop();
+    await this.primary?.writer.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    this.primary?.db.close();
     log.info('service stopped');
   }
 
-  private openPrimary(): PrimaryParts {
+  private async openPrimary(): Promise<PrimaryParts> {
     const { config, metrics, log } = this.ctx;
-    const db = openWriter(config.dbPath, config.db);
-    const writer = new EventWriter(db);
+    const writer = await WriterThread.start(
+      { dbPath: config.dbPath, db: config.db, retention: config.retention, writerPauseMs: config.ingest.writerPauseMs },
+      {
+        onPruned: ({ result, liveLikes }) => {
+          for (const table of ['likes', 'reposts', 'posts', 'changes'] as const) metrics.pruned.inc({ table }, result[table]);
+          metrics.likes.set(liveLikes);
+        },
+        onHousekeepingError: ({ task, message }) => log.error({ task, err: message }, 'writer housekeeping failed'),
+        onCrash: (err) => {
+          // Without its writer the primary cannot ingest. What was not committed is re-read
+          // from the cursor, so the safe move is to exit and let the supervisor restart us.
+          log.fatal({ err }, 'writer thread crashed');
+          this.onFatal(err);
+        },
+      },
+    );
     metrics.likes.set(writer.liveLikeCount());
-    return {
-      db,
-      writer,
-      ingester: new Ingester({ config: config.ingest, writer, metrics, log }),
-      housekeeping: new Housekeeping({ retention: config.retention, writer, pruner: new Pruner(db, writer), metrics, log }),
-    };
+    const ingester = new Ingester({ config: config.ingest, sink: writer, storedCursor: writer.initialCursor, metrics, log });
+    return { writer, ingester };
   }
 }

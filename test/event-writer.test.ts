@@ -3,16 +3,16 @@ import type { Database } from '../src/db/database.js';
 import { EventWriter } from '../src/db/event-writer.js';
 import { CHANGE_KIND, POST_FLAGS } from '../src/db/schema.js';
 import type { IngestEvent } from '../src/ingest/events.js';
+import { postUri } from '../src/ingest/identifiers.js';
 import { likeFingerprint, tempDatabase } from './support/db.js';
 
 const ALICE = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
 const BOB = 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb';
-const post = (rkey: string) => ({ authorDid: BOB, rkey });
 const like = (did: string, rkey: string, postRkey: string, timeUs = 1_000): IngestEvent => ({
   type: 'like',
   did,
   rkey,
-  subject: post(postRkey),
+  subjectUri: postUri(BOB, postRkey),
   timeUs,
 });
 const cursor = (timeUs: number) => ({ timeUs, seq: undefined, seqHost: undefined });

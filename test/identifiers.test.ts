@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAtUri, isDid, isNsid, isRecordKey, isTid, parsePostUri } from '../src/ingest/identifiers.js';
+import { checkPostUri, isAtUri, isDid, isNsid, isRecordKey, isTid, splitPostUri } from '../src/ingest/identifiers.js';
 import { parseEvent } from '../src/ingest/parse.js';
 import { syntaxVectors } from './support/fixtures.js';
 
@@ -70,12 +70,10 @@ describe('frames carrying interop identifiers', () => {
   });
 });
 
-describe('parsePostUri', () => {
-  it('takes the author DID and record key of a post URI', () => {
-    expect(parsePostUri(POST_URI)).toEqual({
-      ok: true,
-      post: { authorDid: 'did:plc:r2zybk6op3ymzpz6jhqpkoy5', rkey: '3mpsjbtci2c2o' },
-    });
+describe('post URIs', () => {
+  it('accepts a post URI and splits it into author DID and record key', () => {
+    expect(checkPostUri(POST_URI)).toBeUndefined();
+    expect(splitPostUri(POST_URI)).toEqual({ authorDid: 'did:plc:r2zybk6op3ymzpz6jhqpkoy5', rkey: '3mpsjbtci2c2o' });
   });
 
   it.each([
@@ -83,7 +81,7 @@ describe('parsePostUri', () => {
     ['an author named by handle', 'at://alice.bsky.social/app.bsky.feed.post/3mpsjbtci2c2o'],
     ['a URI without a record key', 'at://did:plc:r2zybk6op3ymzpz6jhqpkoy5/app.bsky.feed.post'],
     ['a bare authority', 'at://did:plc:r2zybk6op3ymzpz6jhqpkoy5'],
-  ])('refuses %s', (_name, uri) => {
-    expect(parsePostUri(uri)).toEqual({ ok: false, reason: 'subject_not_a_post' });
+  ])('refuses %s as a like subject', (_name, uri) => {
+    expect(checkPostUri(uri)).toBe('subject_not_a_post');
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
+import { splitPostUri } from '../src/ingest/identifiers.js';
 import { parseFrame } from '../src/ingest/parse.js';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
 import { likeFingerprint } from './support/db.js';
@@ -12,7 +13,8 @@ function expectedLikes(lines: string[]): string[] {
   for (const line of lines) {
     const result = parseFrame(Buffer.from(line), false, 1 << 20);
     if (result.outcome !== 'event' || result.event.type !== 'like') continue;
-    const { did, rkey, subject } = result.event;
+    const { did, rkey, subjectUri } = result.event;
+    const subject = splitPostUri(subjectUri);
     keys.add(`${did}|${rkey}|${subject.authorDid}|${subject.rkey}`);
   }
   return [...keys].sort();

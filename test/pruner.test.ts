@@ -4,6 +4,7 @@ import { EventWriter } from '../src/db/event-writer.js';
 import { META, MetaTable } from '../src/db/meta.js';
 import { Pruner } from '../src/db/pruner.js';
 import type { IngestEvent } from '../src/ingest/events.js';
+import { postUri } from '../src/ingest/identifiers.js';
 import { likeFingerprint, tempDatabase } from './support/db.js';
 
 const actor = (i: number) => `did:plc:${String.fromCharCode(97 + (i % 26)).repeat(24)}`;
@@ -26,7 +27,7 @@ describe('Pruner', () => {
   const seed = () => {
     const events: IngestEvent[] = [];
     for (let t = 0; t < 100; t++) {
-      events.push({ type: 'like', did: actor(t), rkey: `l${t}`, subject: { authorDid: actor(0), rkey: `p${t % 10}` }, timeUs: t });
+      events.push({ type: 'like', did: actor(t), rkey: `l${t}`, subjectUri: postUri(actor(0), `p${t % 10}`), timeUs: t });
     }
     writer.writeBatch(events, cursor);
   };

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { EventType, IngestEvent, PostRef } from '../ingest/events.js';
+import type { EventType, IngestEvent } from '../ingest/events.js';
+import { postUri, splitPostUri } from '../ingest/identifiers.js';
 import { BoundedCache } from './bounded-cache.js';
 import { META, MetaTable, type StoredCursor } from './meta.js';
 import { CHANGE_KIND, POST_FLAGS } from './schema.js';
@@ -80,7 +81,7 @@ export class EventWriter {
   private apply(event: IngestEvent): WriteOutcome {
     switch (event.type) {
       case 'like':
-        return this.insertLike(event.did, event.rkey, event.subject, event.timeUs);
+        return this.insertLike(event.did, event.rkey, event.subjectUri, event.timeUs);
       case 'like-delete':
         return this.deleteLike(event.did, event.rkey, event.timeUs);
       case 'post':
@@ -91,7 +92,7 @@ export class EventWriter {
         return this.stmt.insertRepost.run(
           this.actorId(event.did),
           event.rkey,
-          this.postId(event.subject, event.timeUs),
+          this.postId(event.subjectUri, event.timeUs),
           event.timeUs,
         ).changes === 1
           ? 'stored'
@@ -106,9 +107,9 @@ export class EventWriter {
     }
   }
 
-  private insertLike(did: string, rkey: string, subject: PostRef, timeUs: number): WriteOutcome {
+  private insertLike(did: string, rkey: string, subjectUri: string, timeUs: number): WriteOutcome {
     const actorId = this.actorId(did);
-    const postId = this.postId(subject, timeUs);
+    const postId = this.postId(subjectUri, timeUs);
     if (this.stmt.insertLike.run(actorId, rkey, postId, timeUs).changes === 0) return 'duplicate';
     this.liveLikes++;
     return 'stored';
@@ -130,7 +131,7 @@ export class EventWriter {
     const flags = POST_FLAGS.seen | (isReply ? POST_FLAGS.reply : 0);
     const row = this.stmt.upsertPost.get(authorId, rkey, timeUs, createdAtUs ?? null, flags);
     if (row === undefined) return 'duplicate';
-    this.postIds.set(postKey(authorId, rkey), row.id);
+    this.postIds.set(postUri(did, rkey), row.id);
     return 'stored';
   }
 
@@ -139,7 +140,7 @@ export class EventWriter {
     // The row is kept (flagged) so a replayed create or a late like cannot revive the post.
     const row = this.stmt.markPostDeleted.get(authorId, rkey, timeUs, POST_FLAGS.deleted);
     if (row === undefined) return 'duplicate';
-    this.postIds.set(postKey(authorId, rkey), row.id);
+    this.postIds.set(postUri(did, rkey), row.id);
     this.stmt.insertChange.run(CHANGE_KIND.postDeleted, row.id, timeUs);
     return 'stored';
   }
@@ -167,21 +168,16 @@ export class EventWriter {
     return this.stmt.selectActor.get(did)?.id;
   }
 
-  private postId(post: PostRef, timeUs: number): number {
-    const authorId = this.actorId(post.authorDid);
-    const key = postKey(authorId, post.rkey);
-    const cached = this.postIds.get(key);
+  /** Posts are cached by their URI, as likes name them: a hit costs one lookup. */
+  private postId(uri: string, timeUs: number): number {
+    const cached = this.postIds.get(uri);
     if (cached !== undefined) return cached;
-    const id =
-      this.stmt.selectPost.get(authorId, post.rkey)?.id ??
-      Number(this.stmt.insertPost.run(authorId, post.rkey, timeUs).lastInsertRowid);
-    this.postIds.set(key, id);
+    const { authorDid, rkey } = splitPostUri(uri);
+    const authorId = this.actorId(authorDid);
+    const id = this.stmt.selectPost.get(authorId, rkey)?.id ?? Number(this.stmt.insertPost.run(authorId, rkey, timeUs).lastInsertRowid);
+    this.postIds.set(uri, id);
     return id;
   }
-}
-
-function postKey(authorId: number, rkey: string): string {
-  return `${authorId}/${rkey}`;
 }
 
 function emptyCounts(): OutcomeCounts {

@@ -3,18 +3,13 @@
  * of these, or a counted rejection (see parse.ts).
  */
 
-/** A post named by its author and record key (the parts of its AT-URI we keep). */
-export interface PostRef {
-  authorDid: string;
-  rkey: string;
-}
-
 export type IngestEvent =
-  | { type: 'like'; did: string; rkey: string; subject: PostRef; timeUs: number }
+  /** `subjectUri` is a checked post URI, `at://<did>/app.bsky.feed.post/<rkey>`. */
+  | { type: 'like'; did: string; rkey: string; subjectUri: string; timeUs: number }
   | { type: 'like-delete'; did: string; rkey: string; timeUs: number }
   | { type: 'post'; did: string; rkey: string; createdAtUs: number | undefined; isReply: boolean; timeUs: number }
   | { type: 'post-delete'; did: string; rkey: string; timeUs: number }
-  | { type: 'repost'; did: string; rkey: string; subject: PostRef; timeUs: number }
+  | { type: 'repost'; did: string; rkey: string; subjectUri: string; timeUs: number }
   | { type: 'repost-delete'; did: string; rkey: string; timeUs: number }
   | { type: 'account'; did: string; active: boolean; status: string | undefined; accountSeq: number; timeUs: number };
 

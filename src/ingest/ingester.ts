@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.js';
-import type { EventWriter, OutcomeCounts } from '../db/event-writer.js';
+import type { OutcomeCounts } from '../db/event-writer.js';
+import type { StoredCursor } from '../db/meta.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { CursorTracker } from './cursor-tracker.js';
@@ -7,24 +8,31 @@ import { type IngestEvent, WANTED_COLLECTIONS } from './events.js';
 import { JetstreamClient } from './jetstream-client.js';
 import { parseFrame } from './parse.js';
 
-/** Retry delays after a failed write (full disk, I/O error): capped, the batch is kept. */
+/** Retry delays after a failed write (full disk, I/O error): capped; the batch is kept. */
 const WRITE_RETRY_MIN_MS = 100;
 const WRITE_RETRY_MAX_MS = 10_000;
-/** Frames a batch may hold beyond its size while waiting for the writer's pause. */
-const BATCH_OVERFLOW_FACTOR = 2;
+/** Reading pauses when this many batches' worth of events wait for the writer. */
+const MAX_BUFFERED_BATCHES = 2;
+
+/** Where batches go: the writer thread, or an EventWriter in tests. */
+export interface BatchSink {
+  writeBatch(events: IngestEvent[], cursor: StoredCursor): Promise<OutcomeCounts>;
+  liveLikeCount(): number;
+}
 
 export interface IngesterDeps {
   config: Config['ingest'];
-  writer: EventWriter;
+  sink: BatchSink;
+  /** The cursor committed by the last run. */
+  storedCursor: StoredCursor;
   metrics: Metrics;
   log: Logger;
 }
 
 /**
- * Jetstream → parse → batch → one transaction per batch, with the cursor in it.
- * Batches close by size or by age, so a quiet stream still commits within
- * `batchMaxWaitMs`. Between transactions the write lock is left free for
- * `writerPauseMs`, so Litestream's checkpoints are never starved.
+ * Jetstream → parse → batch → writer, one transaction per batch with the cursor in
+ * it. Batches close by size or by age, so a quiet stream still commits within
+ * `batchMaxWaitMs`. One batch is written while the next one fills, on two cores.
  */
 export class Ingester {
   private readonly client: JetstreamClient;
@@ -32,18 +40,17 @@ export class Ingester {
   private batch: IngestEvent[] = [];
   /** Frames observed since the last commit (events, or ignored frames that still move the cursor). */
   private uncommittedFrames = 0;
-  /** Rejected and ignored frames since the last commit, by "kind|outcome" or reason. */
-  private frameCounts = new Map<string, number>();
-  private rejectionCounts = new Map<string, number>();
+  /** Rejected and ignored frames, by "kind|outcome" and by reason, until reported. */
+  private readonly frameCounts = new Map<string, number>();
+  private readonly rejectionCounts = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | undefined;
-  private flushAt = 0;
-  private lastCommitEndMs = 0;
+  private inFlight: Promise<void> | undefined;
   private writeFailures = 0;
   private stopped = false;
 
   constructor(private readonly deps: IngesterDeps) {
-    const { config, writer, log } = deps;
-    this.tracker = new CursorTracker(writer.cursor(), config.rewindSeconds * 1e6);
+    const { config, log, metrics, storedCursor } = deps;
+    this.tracker = new CursorTracker(storedCursor, config.rewindSeconds * 1e6);
     this.client = new JetstreamClient({
       urls: config.jetstreamUrls,
       wantedCollections: WANTED_COLLECTIONS,
@@ -56,34 +63,32 @@ export class Ingester {
       onFrame: (data, isBinary, url) => this.onFrame(data, isBinary, url),
       onConnect: (url) => {
         this.tracker.startConnection();
-        deps.metrics.jetstreamConnections.inc({ host: new URL(url).host });
-        deps.metrics.jetstreamConnected.set(1);
+        metrics.jetstreamConnections.inc({ host: new URL(url).host });
+        metrics.jetstreamConnected.set(1);
       },
       onDisconnect: () => {
-        deps.metrics.jetstreamConnected.set(0);
+        metrics.jetstreamConnected.set(0);
         this.flush();
       },
       log,
     });
-    const cursor = writer.cursor().timeUs;
-    if (cursor !== undefined) deps.metrics.ingestCursorTimeUs.set(cursor);
+    if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
   }
 
   start(): void {
     this.client.start();
   }
 
-  /** Stops reading, commits what was read, and leaves the writer idle. */
+  /** Stops reading and commits everything read; what cannot be committed is re-read from the cursor next time. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.client.stop();
-    this.flush();
     clearTimeout(this.flushTimer);
-  }
-
-  /** Events handed to the writer so far; for tests and progress reports. */
-  pendingEvents(): number {
-    return this.batch.length;
+    while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0)) {
+      if (!this.inFlight) this.flush();
+      await this.inFlight;
+    }
+    clearTimeout(this.flushTimer);
   }
 
   private onFrame(data: Buffer, isBinary: boolean, url: string): void {
@@ -100,64 +105,67 @@ export class Ingester {
 
     const { batchMaxEvents, batchMaxWaitMs } = this.deps.config;
     if (this.batch.length >= batchMaxEvents) {
-      this.requestFlush(0);
-      if (this.batch.length >= batchMaxEvents * BATCH_OVERFLOW_FACTOR) this.client.pause();
-    } else if (!this.flushTimer) {
-      this.requestFlush(batchMaxWaitMs);
+      this.flush();
+      // The writer is behind: let TCP flow control hold the host back.
+      if (this.batch.length >= batchMaxEvents * MAX_BUFFERED_BATCHES) this.client.pause();
+    } else if (!this.flushTimer && !this.inFlight) {
+      this.flushTimer = setTimeout(() => this.flush(), batchMaxWaitMs);
     }
   }
 
-  /** Schedules a flush in `delayMs`, but never sooner than the writer's pause allows. */
-  private requestFlush(delayMs: number): void {
-    const now = Date.now();
-    const at = Math.max(now + delayMs, this.lastCommitEndMs + this.deps.config.writerPauseMs);
-    if (this.flushTimer && this.flushAt <= at) return;
-    clearTimeout(this.flushTimer);
-    this.flushAt = at;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flush();
-    }, at - now);
-  }
-
+  /** Hands the batch to the writer, unless a write is already in flight (its completion flushes again). */
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.uncommittedFrames === 0) {
-      this.reportFrameCounts();
-      return;
-    }
-    const { writer, metrics, log } = this.deps;
+    if (this.inFlight) return;
+    if (this.uncommittedFrames === 0) return this.reportFrameCounts();
+
+    const events = this.batch;
+    const frames = this.uncommittedFrames;
     const cursor = this.tracker.snapshot();
-    let counts: OutcomeCounts;
-    try {
-      counts = writer.writeBatch(this.batch, cursor);
-    } catch (err) {
-      this.onWriteFailure(err);
-      return;
-    }
-    this.lastCommitEndMs = Date.now();
     this.batch = [];
     this.uncommittedFrames = 0;
+    this.inFlight = this.deps.sink.writeBatch(events, cursor).then(
+      (counts) => this.onWritten(counts, cursor),
+      (err: unknown) => {
+        // Put the events back in front: the cursor did not move, so a retry covers them all.
+        this.batch = events.concat(this.batch);
+        this.uncommittedFrames += frames;
+        this.onWriteFailure(err);
+      },
+    );
+    void this.inFlight.finally(() => {
+      this.inFlight = undefined;
+      this.afterWrite();
+    });
+  }
+
+  private afterWrite(): void {
+    if (this.writeFailures > 0 || this.uncommittedFrames === 0) return;
+    if (this.batch.length >= this.deps.config.batchMaxEvents || this.stopped) this.flush();
+    else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.deps.config.batchMaxWaitMs);
+  }
+
+  private onWritten(counts: OutcomeCounts, cursor: StoredCursor): void {
+    const { metrics, log, sink } = this.deps;
     if (this.writeFailures > 0) {
       log.info({ failures: this.writeFailures }, 'ingest writes recovered, resuming');
       this.writeFailures = 0;
       metrics.ingestPaused.set(0);
     }
     if (!this.stopped) this.client.resume();
-
     for (const [type, outcomes] of Object.entries(counts)) {
       for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) metrics.ingestEvents.inc({ kind: type, outcome }, n);
     }
     this.reportFrameCounts();
     metrics.ingestBatches.inc();
-    metrics.likes.set(writer.liveLikeCount());
+    metrics.likes.set(sink.liveLikeCount());
     if (cursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(cursor.timeUs);
     const latest = this.tracker.latestTimeUs();
     if (latest !== undefined) metrics.ingestLagSeconds.set(Math.max(0, Date.now() / 1000 - latest / 1e6));
   }
 
-  /** The batch stays in memory and reading pauses; the cursor did not move, so nothing is lost. */
+  /** Reading pauses and the write is retried with backoff; nothing is lost, the cursor did not move. */
   private onWriteFailure(err: unknown): void {
     const { metrics, log } = this.deps;
     this.writeFailures++;
@@ -166,7 +174,9 @@ export class Ingester {
     this.client.pause();
     const delayMs = Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS * 2 ** Math.min(this.writeFailures - 1, 20));
     log.error({ err, failures: this.writeFailures, retryInMs: delayMs, batch: this.batch.length }, 'ingest write failed, paused');
-    if (!this.stopped) this.requestFlush(delayMs);
+    if (this.stopped) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.flush(), delayMs);
   }
 
   private reportFrameCounts(): void {

@@ -1,5 +1,5 @@
 import { type IngestEvent, JETSTREAM_COLLECTIONS, type ParseResult, type RejectReason, type StreamPosition } from './events.js';
-import { isDid, isRecordKey, parsePostUri } from './identifiers.js';
+import { checkPostUri, isDid, isRecordKey } from './identifiers.js';
 
 /**
  * Turns one Jetstream frame into a typed event, an ignored frame, or a rejection
@@ -65,9 +65,9 @@ function parseCommit(did: string, timeUs: number, commit: unknown, position: Str
   }
   const subject = record.subject;
   if (!isObject(subject) || typeof subject.uri !== 'string') return reject(type, 'bad_record');
-  const parsed = parsePostUri(subject.uri);
-  if (!parsed.ok) return reject(type, parsed.reason);
-  return accept({ type, did, rkey, subject: parsed.post, timeUs }, position);
+  const problem = checkPostUri(subject.uri);
+  if (problem !== undefined) return reject(type, problem);
+  return accept({ type, did, rkey, subjectUri: subject.uri, timeUs }, position);
 }
 
 function parseAccount(did: string, timeUs: number, account: unknown, position: StreamPosition): ParseResult {

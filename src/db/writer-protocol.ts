@@ -1,0 +1,27 @@
+import type { Config } from '../config/config.js';
+import type { IngestEvent } from '../ingest/events.js';
+import type { OutcomeCounts } from './event-writer.js';
+import type { StoredCursor } from './meta.js';
+import type { PruneResult } from './pruner.js';
+
+/** What the writer thread is started with. */
+export interface WriterThreadInit {
+  dbPath: string;
+  db: Config['db'];
+  retention: Config['retention'];
+  writerPauseMs: number;
+}
+
+/** Main thread → writer thread. */
+export type WriterRequest =
+  | { type: 'write'; id: number; events: IngestEvent[]; cursor: StoredCursor }
+  | { type: 'close'; id: number };
+
+/** Writer thread → main thread. */
+export type WriterMessage =
+  | { type: 'ready'; cursor: StoredCursor; liveLikes: number }
+  | { type: 'written'; id: number; counts: OutcomeCounts; liveLikes: number }
+  | { type: 'failed'; id: number; message: string; code: string | undefined }
+  | { type: 'closed'; id: number }
+  | { type: 'pruned'; result: PruneResult; liveLikes: number }
+  | { type: 'housekeeping-error'; task: 'heartbeat' | 'prune'; message: string };
