@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from './dataset/generator.js';
-import { cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnTs, stopChild, waitForLine } from './bench/processes.js';
+import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from './bench/processes.js';
 import { measureRawInsertLimit } from './bench/raw-insert.js';
 
 const POLL_MS = 100;
@@ -34,13 +34,15 @@ const outDir = path.join(REPO_ROOT, 'bench-output');
 mkdirSync(outDir, { recursive: true });
 const dataset = await ensureDataset(path.join(outDir, `likes-${likes}-seed${seed}.jsonl`));
 
-// 1. End to end: replay server and service as separate processes, as in production.
+// 1. End to end: replay server and the compiled service as separate processes, as in production.
+console.error('building the service...');
+buildService();
 const dataDir = path.join(outDir, 'ingest-data');
 rmSync(dataDir, { recursive: true, force: true });
 const replay = spawnTs('scripts/jetstream-replay.ts', ['--file', dataset, '--at-end', 'idle']);
 const jetstreamUrl = await waitForLine(replay, /listening on (\S+)/);
 const port = await freePort();
-const service = spawnTs('src/main.ts', [], { DATA_DIR: dataDir, PORT: String(port), JETSTREAM_URL: jetstreamUrl, LOG_LEVEL: 'warn' });
+const service = spawnBuiltService({ DATA_DIR: dataDir, PORT: String(port), JETSTREAM_URL: jetstreamUrl, LOG_LEVEL: 'warn' });
 service.stderr!.pipe(process.stderr);
 const e2e = await followIngest(`http://127.0.0.1:${port}/metrics`, service.pid!);
 await stopChild(service);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,20 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A TypeScript entry point of this repository run as its own Node process. */
 export function spawnTs(entry: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', `${REPO_ROOT}${entry}`, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Compiles src/ into dist/ as the image does (`npm run build`). */
+export function buildService(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+/** The compiled service (`node dist/main.js`), as it runs in production. */
+export function spawnBuiltService(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [`${REPO_ROOT}dist/main.js`], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, DEFAULT_JETSTREAM_URLS } from '../src/config/config.js';
+import { ConfigError } from '../src/config/env.js';
+
+describe('configFromEnv', () => {
+  it('runs on its embedded defaults with an empty environment', () => {
+    const config = configFromEnv({});
+    expect(config.role).toBe('primary');
+    expect(config.port).toBe(3000);
+    expect(config.dbPath).toBe(path.resolve('data/feed.db'));
+    expect(config.ingest.jetstreamUrls).toEqual(DEFAULT_JETSTREAM_URLS);
+    expect(config.retention.days).toBe(90);
+  });
+
+  it('is a replica on Fly when its region is not the primary region, unless ROLE says otherwise', () => {
+    expect(configFromEnv({ FLY_REGION: 'syd', PRIMARY_REGION: 'iad' }).role).toBe('replica');
+    expect(configFromEnv({ FLY_REGION: 'iad', PRIMARY_REGION: 'iad' }).role).toBe('primary');
+    expect(configFromEnv({ FLY_REGION: 'syd', PRIMARY_REGION: 'iad', ROLE: 'primary' }).role).toBe('primary');
+  });
+
+  it('splits a comma-separated list of Jetstream hosts', () => {
+    const config = configFromEnv({ JETSTREAM_URL: ' ws://a:1/subscribe , wss://b/subscribe,' });
+    expect(config.ingest.jetstreamUrls).toEqual(['ws://a:1/subscribe', 'wss://b/subscribe']);
+  });
+
+  it('reports every bad value at once', () => {
+    let error: unknown;
+    try {
+      configFromEnv({
+        PORT: '70000',
+        INGEST_BATCH_SIZE: 'many',
+        RETENTION_DAYS: '0',
+        JETSTREAM_URL: 'http://example.com',
+        ROLE: 'leader',
+        JETSTREAM_RECONNECT_MIN_MS: '9000',
+        JETSTREAM_RECONNECT_MAX_MS: '100',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'INGEST_BATCH_SIZE', 'RETENTION_DAYS', 'JETSTREAM_URL', 'ROLE', 'JETSTREAM_RECONNECT_MIN_MS']) {
+      expect(problems).toContain(name);
+    }
+  });
+
+  it('treats blank values as unset', () => {
+    expect(configFromEnv({ PORT: '  ', LOG_LEVEL: '' }).port).toBe(3000);
+  });
+});

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventWriter } from '../src/db/event-writer.js';
+import type { IngestEvent } from '../src/ingest/events.js';
+import { Ingester } from '../src/ingest/ingester.js';
+import { parseFrame } from '../src/ingest/parse.js';
+import { createLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { generateDataset } from '../scripts/dataset/generator.js';
+import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
+import { likeFingerprint, tempDatabase } from './support/db.js';
+import { testConfig, waitFor } from './support/service.js';
+
+describe('ingest when writes fail (a full disk)', () => {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('pauses with a metric, keeps the batch, and resumes from where it was with nothing lost', async () => {
+    const lines = [...generateDataset({ seed: 3, likes: 5000, endTimeUs: Math.floor(Date.now() / 1000) * 1e6 })];
+
+    // The reference: every parsed event written in one go.
+    const reference = tempDatabase();
+    cleanups.push(reference.cleanup);
+    const events = lines.flatMap((line): IngestEvent[] => {
+      const result = parseFrame(Buffer.from(line), false, 1 << 20);
+      return result.outcome === 'event' ? [result.event] : [];
+    });
+    new EventWriter(reference.db).writeBatch(events, { timeUs: 1, seq: undefined, seqHost: undefined });
+
+    // The database under test can grow by a few pages only: SQLite answers SQLITE_FULL, as on a full disk.
+    const target = tempDatabase();
+    cleanups.push(target.cleanup);
+    const pages = target.db.pragma('page_count', { simple: true }) as number;
+    target.db.pragma(`max_page_count = ${pages + 8}`);
+    const writer = new EventWriter(target.db);
+
+    const jetstream = await startJetstreamReplay({ lines });
+    cleanups.push(() => jetstream.close());
+    const metrics = createMetrics();
+    const config = testConfig({ JETSTREAM_URL: `${jetstream.url}/subscribe`, INGEST_BATCH_SIZE: '500' });
+    const ingester = new Ingester({
+      config: config.ingest,
+      sink: { writeBatch: async (batch, cursor) => writer.writeBatch(batch, cursor), liveLikeCount: () => writer.liveLikeCount() },
+      storedCursor: writer.cursor(),
+      metrics,
+      log: createLogger('silent'),
+    });
+    ingester.start();
+    cleanups.push(() => ingester.stop());
+
+    await waitFor(async () => ((await metrics.ingestPaused.get()).values[0]?.value === 1 ? true : undefined), 10_000, 'pause');
+    const errors = (await metrics.ingestWriteErrors.get()).values[0]?.value ?? 0;
+    expect(errors).toBeGreaterThan(0);
+    const committedWhileFull = likeFingerprint(target.db).length;
+    expect(committedWhileFull).toBeLessThan(likeFingerprint(reference.db).length);
+
+    // Space comes back: ingest resumes by itself and ends with exactly the reference likes.
+    target.db.pragma('max_page_count = 1073741823');
+    const expected = likeFingerprint(reference.db);
+    await waitFor(() => (likeFingerprint(target.db).length === expected.length ? true : undefined), 20_000, 'catch-up');
+    expect(likeFingerprint(target.db)).toEqual(expected);
+    expect((await metrics.ingestPaused.get()).values[0]?.value).toBe(0);
+  });
+});
