@@ -204,7 +204,9 @@ function parseValid(line: string): Event | undefined {
 function parseAccount(base: { did: string; timeUs: number }, account: unknown): Account | undefined {
   if (!isObject(account) || account.did !== base.did || typeof account.active !== 'boolean') return undefined;
   if (!Number.isSafeInteger(account.seq) || typeof account.time !== 'string' || !RFC3339_MS.test(account.time)) return undefined;
-  const statusOk = account.active ? account.status === undefined : ['deactivated', 'deleted', 'takendown'].includes(account.status as string);
+  const statusOk = account.active
+    ? account.status === undefined
+    : ['deactivated', 'deleted', 'takendown'].includes(account.status as string);
   return statusOk ? { type: 'account', ...base, active: account.active } : undefined;
 }
 
