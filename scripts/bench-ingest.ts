@@ -11,7 +11,8 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'no
 import { once } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateDataset } from './dataset/generator.js';
+import { configFromEnv } from '../src/config/config.js';
+import { generateDatasetChunks } from './dataset/generator.js';
 import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from './bench/processes.js';
 import { measureRawInsertLimit } from './bench/raw-insert.js';
 
@@ -52,7 +53,7 @@ await stopChild(replay);
 console.error('measuring the raw insert limit...');
 const rawDir = path.join(outDir, 'raw-data');
 rmSync(rawDir, { recursive: true, force: true });
-const raw = await measureRawInsertLimit(dataset, path.join(rawDir, 'feed.db'));
+const raw = await measureRawInsertLimit(dataset, path.join(rawDir, 'feed.db'), configFromEnv(process.env).db);
 rmSync(rawDir, { recursive: true, force: true });
 
 const figures = {
@@ -83,10 +84,10 @@ async function ensureDataset(file: string): Promise<string> {
   console.error(`generating ${likes.toLocaleString()} likes into ${path.relative(REPO_ROOT, file)}...`);
   const partial = `${file}.partial`;
   const out = createWriteStream(partial);
-  let lines = 0;
-  for (const line of generateDataset({ seed, likes })) {
-    if (!out.write(`${line}\n`)) await once(out, 'drain');
-    if (++lines % 500_000 === 0) console.error(`  ${lines.toLocaleString()} lines`);
+  let chunks = 0;
+  for (const chunk of generateDatasetChunks({ seed, likes })) {
+    if (!out.write(chunk)) await once(out, 'drain');
+    if (++chunks % 200 === 0) console.error(`  ${chunks} MiB`);
   }
   out.end();
   await once(out, 'finish');

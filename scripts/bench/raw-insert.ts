@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { openWriter } from '../../src/db/database.js';
+import { type DbOptions, openWriter } from '../../src/db/database.js';
 import { splitPostUri } from '../../src/ingest/identifiers.js';
 import { parseFrame } from '../../src/ingest/parse.js';
 
@@ -15,10 +15,11 @@ export interface RawLimit {
 
 /**
  * The raw limit of this schema on this machine: the like rows of the dataset, with
- * their actor and post rows, inserted by a bare better-sqlite3 loop. Ids are assigned
+ * their actor and post rows, inserted by a bare better-sqlite3 loop on a connection
+ * opened exactly as the service opens its own. Ids are assigned
  * in memory and the file parsed before the clock starts, so only SQLite is timed.
  */
-export async function measureRawInsertLimit(datasetFile: string, dbPath: string): Promise<RawLimit> {
+export async function measureRawInsertLimit(datasetFile: string, dbPath: string, dbOptions: DbOptions): Promise<RawLimit> {
   const actors = new Map<string, number>();
   const posts = new Map<string, number>();
   const likes: Array<[number, string, number, number]> = [];
@@ -42,7 +43,7 @@ export async function measureRawInsertLimit(datasetFile: string, dbPath: string)
     likes.push([actorId, rkey, postId, timeUs]);
   }
 
-  const db = openWriter(dbPath, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
+  const db = openWriter(dbPath, dbOptions);
   const insertActor = db.prepare('INSERT INTO actors (id, did) VALUES (?, ?)');
   const insertPost = db.prepare('INSERT INTO posts (id, author_id, rkey, first_seen_us) VALUES (?, ?, ?, ?)');
   const insertLike = db.prepare('INSERT INTO likes (actor_id, rkey, post_id, time_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');

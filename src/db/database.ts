@@ -24,7 +24,7 @@ export function openWriter(dbPath: string, options: DbOptions): Database {
     if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
     db.pragma('synchronous = NORMAL');
     db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages}`);
-    db.pragma('cache_size = -131072'); // KiB: 128 MiB keeps the hot index pages in memory
+    db.pragma('cache_size = -65536'); // KiB: 64 MiB keeps the hot index pages in memory
     db.pragma('temp_store = MEMORY');
     migrate(db);
     return db;
