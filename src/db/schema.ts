@@ -4,8 +4,8 @@ import type { Database } from 'better-sqlite3';
  * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and
  * posts keep the like rows and their indexes small (as For You's items/raters/ratings).
  *
- * Readers (the like-graph index, replicas) tail two append-only sequences:
- * - `likes.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
+ * Readers (the like-graph index, replicas) tail append-only sequences:
+ * - `likes.id` and `posts.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
  * - `changes.seq`: deletions and account status changes, each naming the row it touched.
  * Likes by actor are served by the in-memory like graph, not by an index here: an
  * (actor_id, time) index takes random inserts and halves the ingest rate (measured:
@@ -31,7 +31,7 @@ const MIGRATIONS: readonly string[] = [
   );
 
   CREATE TABLE posts (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     author_id     INTEGER NOT NULL,
     rkey          TEXT NOT NULL,
     first_seen_us INTEGER NOT NULL,

@@ -1,0 +1,125 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { META } from '../db/meta.js';
+import { CHANGE_KIND, POST_FLAGS } from '../db/schema.js';
+import type { Logger } from '../observability/logger.js';
+import { LikeGraph } from './like-graph.js';
+
+/** Rows read per query: each poll is a few short read transactions, never a long one. */
+const ROWS_PER_READ = 50_000;
+const PROGRESS_EVERY_MS = 2000;
+
+export interface SyncStep {
+  posts: number;
+  likes: number;
+  changes: number;
+}
+
+/**
+ * Keeps a LikeGraph equal to the database by reading nothing but the database: new
+ * rows by id (likes, posts), the change log by seq (unlikes, deleted posts, account
+ * status), and the prune watermark. The same code runs on the primary and on
+ * replicas, which never write.
+ */
+export class GraphSync {
+  readonly graph = new LikeGraph();
+  private lastLikeId = 0;
+  private lastPostId = 0;
+  private lastChangeSeq = 0;
+  private readonly stmt: {
+    posts: Statement<[number, number], [number, number, number]>;
+    likes: Statement<[number, number], [number, number, number, number, number]>;
+    changes: Statement<[number, number], [number, number, number]>;
+    actorActive: Statement<[number], { active: number }>;
+    inactiveActors: Statement<[], [number]>;
+    maxChangeSeq: Statement<[], { seq: number | null }>;
+    prunedLikeId: Statement<[], { value: number }>;
+    likeCount: Statement<[], { n: number }>;
+  };
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: Logger,
+  ) {
+    this.stmt = {
+      posts: db.prepare<[number, number], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id > ? ORDER BY id LIMIT ?').raw(),
+      likes: db
+        .prepare<[number, number], [number, number, number, number, number]>(
+          'SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?',
+        )
+        .raw(),
+      changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+      actorActive: db.prepare('SELECT active FROM actors WHERE id = ?'),
+      inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
+      maxChangeSeq: db.prepare('SELECT max(seq) AS seq FROM changes'),
+      prunedLikeId: db.prepare(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
+      likeCount: db.prepare('SELECT count(*) AS n FROM likes'),
+    };
+  }
+
+  /**
+   * Reads the whole window, yielding to the event loop between reads so the process
+   * keeps answering health checks, and logs progress.
+   */
+  async load(): Promise<void> {
+    const started = Date.now();
+    const total = this.stmt.likeCount.get()!.n;
+    // Changes before this point are already in the rows (deleted flags, statuses).
+    this.lastChangeSeq = this.stmt.maxChangeSeq.get()!.seq ?? 0;
+    for (const [actor] of this.stmt.inactiveActors.all()) this.graph.setActorActive(actor, false);
+    let lastLog = started;
+    for (;;) {
+      const step = this.poll();
+      if (step.likes + step.posts + step.changes === 0) break;
+      if (Date.now() - lastLog > PROGRESS_EVERY_MS) {
+        lastLog = Date.now();
+        this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.log.info(
+      { likes: this.graph.likeCount, seconds: (Date.now() - started) / 1000, megabytes: Math.round(this.graph.memoryBytes() / 1e6) },
+      'like graph loaded',
+    );
+  }
+
+  /** One catch-up step: at most ROWS_PER_READ rows of each kind. */
+  poll(): SyncStep {
+    const { graph, stmt } = this;
+    // Posts first, so the likes read next find their authors.
+    const posts = stmt.posts.all(this.lastPostId, ROWS_PER_READ);
+    for (const [id, author, flags] of posts) graph.setPost(id, author, (flags & POST_FLAGS.deleted) !== 0);
+    if (posts.length > 0) this.lastPostId = posts[posts.length - 1]![0];
+
+    const likes = stmt.likes.all(this.lastLikeId, ROWS_PER_READ);
+    for (const [id, actor, post, timeUs, deleted] of likes) {
+      if (deleted === 0) graph.addLike(id, actor, post, Math.floor(timeUs / 1e6));
+    }
+    if (likes.length > 0) this.lastLikeId = likes[likes.length - 1]![0];
+
+    const changes = stmt.changes.all(this.lastChangeSeq, ROWS_PER_READ);
+    for (const [seq, kind, ref] of changes) {
+      this.applyChange(kind, ref);
+      this.lastChangeSeq = seq;
+    }
+
+    const pruned = stmt.prunedLikeId.get()?.value;
+    if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
+    return { posts: posts.length, likes: likes.length, changes: changes.length };
+  }
+
+  private applyChange(kind: number, ref: number): void {
+    switch (kind) {
+      case CHANGE_KIND.likeDeleted:
+        this.graph.removeLike(ref);
+        break;
+      case CHANGE_KIND.postDeleted:
+        this.graph.markPostGone(ref);
+        break;
+      case CHANGE_KIND.actorStatus: {
+        const row = this.stmt.actorActive.get(ref);
+        if (row) this.graph.setActorActive(ref, row.active === 1);
+        break;
+      }
+    }
+  }
+}

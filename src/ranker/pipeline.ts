@@ -1,0 +1,75 @@
+/**
+ * A personal ranking, read as a table of contents:
+ * seeds → co-likers → candidates → score → filter → diversify → page.
+ * Scoring is the kernel's; this file only orders the stages.
+ */
+import { candidates, colikers, type ExplainCollector, type GraphView, seeds, type Weighted } from './kernel.js';
+import type { RankerParams } from './params.js';
+
+/** What the user told us through interactions (sendInteractions): never show again, show less. */
+export interface UserSignals {
+  seenPosts: ReadonlySet<number>;
+  lessAuthors: ReadonlySet<number>;
+}
+
+export const NO_SIGNALS: UserSignals = { seenPosts: new Set(), lessAuthors: new Set() };
+
+/** The ranked post ids for `user`, best first, or undefined when the user has too few likes (cold start). */
+export function rankForUser(
+  graph: GraphView,
+  user: number,
+  p: RankerParams,
+  nowS: number,
+  signals: UserSignals = NO_SIGNALS,
+  explain?: ExplainCollector,
+): Int32Array | undefined {
+  const s = seeds(graph, user, p, nowS);
+  if (s.posts.length < p.minSeedLikes) return undefined;
+  const c = colikers(graph, user, s, p, explain);
+  const scored = candidates(graph, c, p, nowS, explain);
+  const kept = filter(graph, scored, (post) => !s.liked.has(post) && !signals.seenPosts.has(post), user, signals);
+  return diversify(graph, kept, p);
+}
+
+/** Stage 5: drop what the user liked, wrote or saw, deleted posts, and authors they asked to see less of. */
+export function filter(graph: GraphView, scored: Weighted, keep: (post: number) => boolean, user: number, signals: UserSignals): Int32Array {
+  const out: number[] = [];
+  for (const post of scored.ids) {
+    const author = graph.postAuthorOf(post);
+    if (author === user || signals.lessAuthors.has(author) || !graph.isPostLive(post) || !keep(post)) continue;
+    out.push(post);
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * Stage 6: at most `maxPostsPerAuthorPerPage` posts of one author on each page; the
+ * rest wait for a later page, in score order. Stage 7 (page) keeps the first `maxResults`.
+ */
+export function diversify(graph: GraphView, ranked: Int32Array, p: RankerParams): Int32Array {
+  const out: number[] = [];
+  let waiting: number[] = [];
+  let perAuthor = new Map<number, number>();
+  const take = (post: number): boolean => {
+    const author = graph.postAuthorOf(post);
+    const count = perAuthor.get(author) ?? 0;
+    if (count >= p.maxPostsPerAuthorPerPage) return false;
+    perAuthor.set(author, count + 1);
+    out.push(post);
+    if (out.length % p.pageSize === 0) perAuthor = new Map();
+    return true;
+  };
+  for (const post of ranked) {
+    if (out.length >= p.maxResults) break;
+    // A new page first takes the posts that waited, best first.
+    if (out.length % p.pageSize === 0 && waiting.length > 0) waiting = waiting.filter((w) => !take(w));
+    if (!take(post)) waiting.push(post);
+  }
+  // The tail: what still waits goes in; when nothing else is left to mix in, the cap gives way.
+  while (waiting.length > 0 && out.length < p.maxResults) {
+    const before = waiting.length;
+    waiting = waiting.filter((post) => out.length >= p.maxResults || !take(post));
+    if (waiting.length === before) perAuthor = new Map();
+  }
+  return Int32Array.from(out);
+}
