@@ -4,6 +4,7 @@ import type { AppContext } from './context.js';
 import { WriterThread } from './db/writer-thread.js';
 import { createHttpApp, listen } from './http/server.js';
 import { Ingester } from './ingest/ingester.js';
+import { FeedEngine } from './ranker/feed-engine.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { VERSION } from './version.js';
@@ -29,6 +30,7 @@ interface PrimaryParts {
 export class FeedService {
   private server: Server | undefined;
   private primary: PrimaryParts | undefined;
+  private engine: FeedEngine | undefined;
 
   private constructor(
     readonly ctx: AppContext,
@@ -45,9 +47,21 @@ export class FeedService {
   async start(): Promise<void> {
     const { config, log } = this.ctx;
     if (config.role === 'primary') this.primary = await this.openPrimary();
-    this.server = await listen(createHttpApp(this.ctx), config.port, this.host);
+    // The writer made the database; a replica gets its file from the follower (not built yet).
+    if (this.primary) this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
+    this.server = await listen(createHttpApp(this.ctx, this.engine), config.port, this.host);
     this.primary?.ingester.start();
+    // The graph loads in the background; health says when it is ready.
+    this.engine?.start().catch((err: unknown) => {
+      log.fatal({ err }, 'like graph failed to load');
+      this.onFatal(err instanceof Error ? err : new Error(String(err)));
+    });
     log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
+  }
+
+  /** The feed behind the XRPC routes; undefined until the database exists. */
+  get feed(): FeedEngine | undefined {
+    return this.engine;
   }
 
   /** The port actually bound (PORT=0 picks a free one). */
@@ -61,6 +75,7 @@ export class FeedService {
     // Ingest first: its last batch is committed before the writer closes the database.
     await this.primary?.ingester.stop();
     await this.primary?.writer.stop();
+    this.engine?.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
       this.server.close(() => resolve());

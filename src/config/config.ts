@@ -35,6 +35,16 @@ export interface Config {
     pruneBatchRows: number;
     pruneIntervalMs: number;
   };
+  feed: {
+    /** How often the like graph reads new rows from the database. */
+    graphPollMs: number;
+    popularRefreshMs: number;
+    /** How long a request's ranked list stays for its next pages, and how many are kept. */
+    pageTtlMs: number;
+    pageCacheMax: number;
+    /** Ranking latency budget (p95); above it the cheap preset takes over. */
+    latencyBudgetMs: number;
+  };
 }
 
 export const DEFAULT_JETSTREAM_URLS = [
@@ -84,6 +94,13 @@ export function configFromEnv(env: Env): Config {
       days: read.number('RETENTION_DAYS', 90, 0.001, 3650),
       pruneBatchRows: read.int('PRUNE_BATCH_ROWS', 2000, 1, 1_000_000),
       pruneIntervalMs: read.int('PRUNE_INTERVAL_MS', 1000, 10, 3_600_000),
+    },
+    feed: {
+      graphPollMs: read.int('GRAPH_POLL_MS', 500, 10, 60_000),
+      popularRefreshMs: read.int('POPULAR_REFRESH_MS', 30_000, 100, 3_600_000),
+      pageTtlMs: read.int('FEED_PAGE_TTL_MS', 300_000, 1000, 3_600_000),
+      pageCacheMax: read.int('FEED_PAGE_CACHE_MAX', 10_000, 10, 1_000_000),
+      latencyBudgetMs: read.int('FEED_LATENCY_BUDGET_MS', 50, 1, 60_000),
     },
   };
   if (config.ingest.reconnectMinMs > config.ingest.reconnectMaxMs) {

@@ -75,6 +75,33 @@ export function createMetrics() {
       help: 'Size of the SQLite database file',
       registers,
     }),
+    graphLikes: new Gauge({
+      name: 'feedgen_graph_likes',
+      help: 'Live likes held by the in-memory like graph',
+      registers,
+    }),
+    graphBytes: new Gauge({
+      name: 'feedgen_graph_bytes',
+      help: 'Bytes of typed arrays held by the like graph',
+      registers,
+    }),
+    graphReady: new Gauge({
+      name: 'feedgen_graph_ready',
+      help: '1 once the like graph has loaded the database',
+      registers,
+    }),
+    rankerPreset: new Gauge({
+      name: 'feedgen_ranker_preset',
+      help: '1 for the ranker preset in use',
+      labelNames: ['preset'] as const,
+      registers,
+    }),
+    rankerPresetSwitches: new Counter({
+      name: 'feedgen_ranker_preset_switches_total',
+      help: 'Automatic switches of the ranker preset, by the preset switched to',
+      labelNames: ['to'] as const,
+      registers,
+    }),
     walBytes: new Gauge({
       name: 'feedgen_wal_bytes',
       help: 'Size of the SQLite write-ahead log',

@@ -1,0 +1,100 @@
+import type { Config } from '../config/config.js';
+import { type Database, openReader } from '../db/database.js';
+import { SqliteFeedLookup } from '../db/feed-lookup.js';
+import { GraphSync } from '../graph/graph-sync.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { FeedRanker } from './feed-ranker.js';
+import { GOVERNOR_DEFAULTS, PresetGovernor } from './governor.js';
+import { PageCache } from './pages.js';
+import { DEFAULT, PRESETS } from './params.js';
+import { computePopular } from './popular.js';
+
+/**
+ * Everything behind a feed request, on any node: a read-only connection, the like
+ * graph kept in step with it, the popular list refreshed in the background, and
+ * the FeedRanker the HTTP layer calls.
+ */
+export class FeedEngine {
+  readonly ranker: FeedRanker;
+  private readonly sync: GraphSync;
+  private popular: Int32Array = new Int32Array(0);
+  private ready = false;
+  private stopped = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private popularTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly config: Config['feed'],
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.sync = new GraphSync(db, log);
+    const governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
+      log.warn({ preset: to }, 'ranker preset switched');
+      metrics.rankerPresetSwitches.inc({ to });
+      this.reportPreset(to);
+    });
+    this.reportPreset(governor.current);
+    this.ranker = new FeedRanker({
+      graph: this.sync.graph,
+      lookup: new SqliteFeedLookup(db),
+      pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
+      governor,
+      popular: () => this.popular,
+    });
+  }
+
+  static open(dbPath: string, config: Config, metrics: Metrics, log: Logger): FeedEngine {
+    return new FeedEngine(openReader(dbPath, config.db), config.feed, metrics, log);
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Loads the graph (yielding to the event loop as it goes), then keeps it current. */
+  async start(): Promise<void> {
+    await this.sync.load();
+    if (this.stopped) return;
+    this.refreshPopular();
+    this.ready = true;
+    this.metrics.graphReady.set(1);
+    this.pollTimer = setInterval(() => this.poll(), this.config.graphPollMs);
+    this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearInterval(this.popularTimer);
+    this.db.close();
+  }
+
+  private poll(): void {
+    try {
+      // Catch up in short steps; a large backlog finishes over the next polls.
+      for (let step = 0; step < 10; step++) {
+        const read = this.sync.poll();
+        if (read.likes + read.posts + read.changes === 0) break;
+      }
+      // A node that started empty should not wait a whole refresh period for its first popular list.
+      if (this.popular.length === 0 && this.sync.graph.likeCount > 0) this.refreshPopular();
+      this.metrics.graphLikes.set(this.sync.graph.likeCount);
+      this.metrics.graphBytes.set(this.sync.graph.memoryBytes());
+    } catch (err) {
+      this.log.error({ err }, 'like graph poll failed');
+    }
+  }
+
+  private refreshPopular(): void {
+    const started = performance.now();
+    this.popular = computePopular(this.sync.graph, DEFAULT, Date.now() / 1000);
+    this.log.debug({ posts: this.popular.length, ms: Math.round(performance.now() - started) }, 'popular list refreshed');
+  }
+
+  private reportPreset(current: keyof typeof PRESETS): void {
+    for (const name of Object.keys(PRESETS)) this.metrics.rankerPreset.set({ preset: name }, name === current ? 1 : 0);
+  }
+}
