@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { isValidHandle } from '@atproto/syntax';
+import { isDid, isRecordKey } from '../ingest/identifiers.js';
 import { type Env, EnvReader } from './env.js';
 
 /** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */
@@ -35,6 +37,18 @@ export interface Config {
     pruneBatchRows: number;
     pruneIntervalMs: number;
   };
+  feedgen: {
+    /** Public hostname of this service (did:web and the feed record point here). */
+    hostname: string;
+    /** The service's DID: the `aud` of the JWTs the AppView sends. */
+    serviceDid: string;
+    /** The account that publishes the feed records. */
+    publisherDid: string;
+    /** Record keys of the `app.bsky.feed.generator` records served here. */
+    feedRkeys: string[];
+    /** PLC directory used to resolve did:plc (trusted, even on a private address). */
+    plcUrl: string;
+  };
   feed: {
     /** How often the like graph reads new rows from the database. */
     graphPollMs: number;
@@ -66,6 +80,9 @@ export function configFromEnv(env: Env): Config {
   const dataDir = path.resolve(read.string('DATA_DIR', './data'));
   const jetstreamUrls = parseJetstreamUrls(read.string('JETSTREAM_URL', DEFAULT_JETSTREAM_URLS.join(',')), read.problems);
 
+  const hostname = read.string('FEEDGEN_HOSTNAME', 'localhost');
+  const feedRkeys = read.string('FEEDGEN_FEED_RKEYS', 'for-you').split(',').map((k) => k.trim()).filter((k) => k !== '');
+
   const config: Config = {
     role,
     region,
@@ -95,6 +112,13 @@ export function configFromEnv(env: Env): Config {
       pruneBatchRows: read.int('PRUNE_BATCH_ROWS', 2000, 1, 1_000_000),
       pruneIntervalMs: read.int('PRUNE_INTERVAL_MS', 1000, 10, 3_600_000),
     },
+    feedgen: {
+      hostname,
+      serviceDid: read.string('FEEDGEN_SERVICE_DID', `did:web:${hostname}`),
+      publisherDid: read.string('FEEDGEN_PUBLISHER_DID', `did:web:${hostname}`),
+      feedRkeys,
+      plcUrl: read.string('PLC_URL', 'https://plc.directory'),
+    },
     feed: {
       graphPollMs: read.int('GRAPH_POLL_MS', 500, 10, 60_000),
       popularRefreshMs: read.int('POPULAR_REFRESH_MS', 30_000, 100, 3_600_000),
@@ -103,11 +127,30 @@ export function configFromEnv(env: Env): Config {
       latencyBudgetMs: read.int('FEED_LATENCY_BUDGET_MS', 50, 1, 60_000),
     },
   };
+  checkFeedgen(config.feedgen, read.problems);
   if (config.ingest.reconnectMinMs > config.ingest.reconnectMaxMs) {
     read.problems.push('JETSTREAM_RECONNECT_MIN_MS must not exceed JETSTREAM_RECONNECT_MAX_MS');
   }
   read.check();
   return config;
+}
+
+function checkFeedgen(feedgen: Config['feedgen'], problems: string[]): void {
+  if (!isValidHandle(feedgen.hostname) && feedgen.hostname !== 'localhost' && !/^localhost:\d+$/.test(feedgen.hostname)) {
+    problems.push(`FEEDGEN_HOSTNAME=${JSON.stringify(feedgen.hostname)} is not a hostname`);
+  }
+  if (!isDid(feedgen.serviceDid)) problems.push(`FEEDGEN_SERVICE_DID=${JSON.stringify(feedgen.serviceDid)} is not a DID`);
+  if (!isDid(feedgen.publisherDid)) problems.push(`FEEDGEN_PUBLISHER_DID=${JSON.stringify(feedgen.publisherDid)} is not a DID`);
+  if (feedgen.feedRkeys.length === 0) problems.push('FEEDGEN_FEED_RKEYS lists no record key');
+  for (const rkey of feedgen.feedRkeys) {
+    if (!isRecordKey(rkey)) problems.push(`FEEDGEN_FEED_RKEYS entry ${JSON.stringify(rkey)} is not a record key`);
+  }
+  try {
+    const url = new URL(feedgen.plcUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('PLC_URL must be an http(s) URL');
+  } catch {
+    problems.push(`PLC_URL=${JSON.stringify(feedgen.plcUrl)} is not a URL`);
+  }
 }
 
 function parseJetstreamUrls(raw: string, problems: string[]): string[] {
