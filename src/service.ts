@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { AuthRequiredError } from '@atproto/xrpc-server';
 import type { Config } from './config/config.js';
 import type { AppContext } from './context.js';
 import { WriterThread } from './db/writer-thread.js';
@@ -49,7 +50,7 @@ export class FeedService {
     if (config.role === 'primary') this.primary = await this.openPrimary();
     // The writer made the database; a replica gets its file from the follower (not built yet).
     if (this.primary) this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
-    this.server = await listen(createHttpApp(this.ctx, this.engine), config.port, this.host);
+    this.server = await listen(createHttpApp(this.ctx, { feed: this.engine, verifyUser: this.verifyUser }), config.port, this.host);
     this.primary?.ingester.start();
     // The graph loads in the background; health says when it is ready.
     this.engine?.start().catch((err: unknown) => {
@@ -58,6 +59,12 @@ export class FeedService {
     });
     log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
   }
+
+  /** Until service auth is wired, a request that carries a JWT is refused rather than trusted. */
+  private readonly verifyUser = async (authorization: string | undefined): Promise<string | undefined> => {
+    if (authorization !== undefined) throw new AuthRequiredError('service auth is not available on this build', 'AuthUnavailable');
+    return undefined;
+  };
 
   /** The feed behind the XRPC routes; undefined until the database exists. */
   get feed(): FeedEngine | undefined {

@@ -2,18 +2,40 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
 import type { FeedEngine } from '../ranker/feed-engine.js';
+import { RateLimiter } from './rate-limit.js';
+import { describeFeedGeneratorRoute } from './routes/describe-feed-generator.js';
+import { didDocumentRoute } from './routes/did-document.js';
+import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleton.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { xrpcErrorHandler } from './xrpc.js';
 
-/** The HTTP surface: one router per concern, wired from the context. */
-export function createHttpApp(ctx: AppContext, feed: FeedEngine | undefined): Express {
+export interface HttpDeps {
+  feed: FeedEngine | undefined;
+  verifyUser: VerifyUser;
+}
+
+/** Per requesting user (or client address): generous for people, a wall for loops. */
+const FEED_RATE_LIMIT = { perSecond: 10, burst: 30 };
+
+/** The HTTP surface: one route per method, wired from the context. */
+export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/xrpc/_health', healthRoute(ctx, feed));
+  const { feedgen } = ctx.config;
+
+  app.get('/xrpc/_health', healthRoute(ctx, deps.feed));
   app.get('/metrics', metricsRoute(ctx));
+  app.get('/.well-known/did.json', didDocumentRoute(feedgen));
+  app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
+  app.get(
+    '/xrpc/app.bsky.feed.getFeedSkeleton',
+    getFeedSkeletonRoute({ feedgen, feed: deps.feed, verifyUser: deps.verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT) }),
+  );
   app.use((_req, res) => {
-    res.status(404).json({ error: 'NotFound', message: 'no such route' });
+    res.status(404).json({ error: 'MethodNotImplemented', message: 'no such method' });
   });
+  app.use(xrpcErrorHandler(ctx.log));
   return app;
 }
 

@@ -1,0 +1,63 @@
+import type { Request } from 'express';
+import { InvalidRequestError, XRPCError } from '@atproto/xrpc-server';
+import { ResponseType } from '@atproto/xrpc';
+import type { Config } from '../../config/config.js';
+import { isAtUri } from '../../ingest/identifiers.js';
+import type { FeedEngine } from '../../ranker/feed-engine.js';
+import { InvalidCursorError } from '../../ranker/pages.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { integerParam, singleParam, xrpcRoute } from '../xrpc.js';
+
+export const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
+const MAX_FEED_URI_LENGTH = 8192;
+const MAX_CURSOR_LENGTH = 256;
+
+/** Verifies the Authorization header for a method; the issuer's DID, or undefined without one. */
+export type VerifyUser = (authorization: string | undefined, lxm: string) => Promise<string | undefined>;
+
+export interface FeedRouteDeps {
+  feedgen: Config['feedgen'];
+  feed: FeedEngine | undefined;
+  verifyUser: VerifyUser;
+  limiter: RateLimiter;
+}
+
+/**
+ * `GET /xrpc/app.bsky.feed.getFeedSkeleton`: a page of post URIs for the signed-in
+ * user (the JWT's issuer), or the popular list without a JWT.
+ */
+export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
+  const served = new Set(deps.feedgen.feedRkeys.map((rkey) => feedUri(deps.feedgen.publisherDid, rkey)));
+  return xrpcRoute(async (req, res) => {
+    const feed = singleParam(req, 'feed', MAX_FEED_URI_LENGTH);
+    if (feed === undefined) throw new InvalidRequestError('parameter feed is required');
+    if (!isAtUri(feed)) throw new InvalidRequestError('parameter feed must be an AT-URI');
+    if (!served.has(feed)) throw new InvalidRequestError(`this service does not serve ${feed}`, 'UnknownFeed');
+    const limit = integerParam(req, 'limit', 1, 100, 50);
+    const cursor = singleParam(req, 'cursor', MAX_CURSOR_LENGTH);
+
+    const userDid = await deps.verifyUser(req.headers.authorization, GET_FEED_SKELETON);
+    deps.limiter.take(userDid ?? `ip:${clientAddress(req)}`);
+    if (!deps.feed?.isReady) {
+      res.setHeader('Retry-After', '5');
+      throw new XRPCError(ResponseType.NotEnoughResources, 'the feed is still loading', 'NotReady');
+    }
+    try {
+      const page = deps.feed.ranker.skeleton({ userDid, limit, cursor });
+      res.json({ ...(page.cursor ? { cursor: page.cursor } : {}), feed: page.feed, reqId: page.reqId });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new InvalidRequestError(err.message);
+      throw err;
+    }
+  });
+}
+
+export function feedUri(publisherDid: string, rkey: string): string {
+  return `at://${publisherDid}/app.bsky.feed.generator/${rkey}`;
+}
+
+/** Fly's proxy names the client in Fly-Client-IP; elsewhere the socket's address. */
+function clientAddress(req: Request): string {
+  const fly = req.headers['fly-client-ip'];
+  return (typeof fly === 'string' ? fly : req.socket.remoteAddress) ?? 'unknown';
+}
