@@ -50,7 +50,13 @@ export class FeedService {
     if (config.role === 'primary') this.primary = await this.openPrimary();
     // The writer made the database; a replica gets its file from the follower (not built yet).
     if (this.primary) this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
-    this.server = await listen(createHttpApp(this.ctx, { feed: this.engine, verifyUser: this.verifyUser }), config.port, this.host);
+    const writer = this.primary?.writer;
+    const app = createHttpApp(this.ctx, {
+      feed: this.engine,
+      verifyUser: this.verifyUser,
+      recordInteractions: writer && ((did, interactions) => writer.writeInteractions(did, interactions)),
+    });
+    this.server = await listen(app, config.port, this.host);
     this.primary?.ingester.start();
     // The graph loads in the background; health says when it is ready.
     this.engine?.start().catch((err: unknown) => {

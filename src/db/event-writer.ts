@@ -3,11 +3,20 @@ import type { EventType, IngestEvent } from '../ingest/events.js';
 import { postUri, splitPostUri } from '../ingest/identifiers.js';
 import { BoundedCache } from './bounded-cache.js';
 import { META, MetaTable, type StoredCursor } from './meta.js';
-import { CHANGE_KIND, POST_FLAGS } from './schema.js';
+import { CHANGE_KIND, type InteractionEvent, interactionCode, POST_FLAGS } from './schema.js';
 
 export type WriteOutcome = 'stored' | 'duplicate' | 'ignored';
 
 export type OutcomeCounts = Record<EventType, Record<WriteOutcome, number>>;
+
+/** One interaction a user sent back (sendInteractions), checked by the HTTP layer. */
+export interface Interaction {
+  event: InteractionEvent;
+  /** A checked post URI, when the item is a post. */
+  postUri: string | undefined;
+  reqId: string | undefined;
+  feedContext: string | undefined;
+}
 
 export interface EventWriterOptions {
   /** Entries per cache generation (two generations are kept). */
@@ -65,6 +74,24 @@ export class EventWriter {
       throw new Error('write batch', { cause: err });
     }
     return counts;
+  }
+
+  /** Stores a user's interactions in one transaction; returns how many were stored. */
+  writeInteractions(actorDid: string, interactions: readonly Interaction[], timeUs: number): number {
+    try {
+      return this.db.transaction(() => {
+        const actorId = this.actorId(actorDid);
+        for (const i of interactions) {
+          const postId = i.postUri === undefined ? null : this.postId(i.postUri, timeUs);
+          this.stmt.insertInteraction.run(actorId, postId, interactionCode(i.event), i.reqId ?? null, i.feedContext ?? null, timeUs);
+        }
+        return interactions.length;
+      })();
+    } catch (err) {
+      this.actorIds.clear();
+      this.postIds.clear();
+      throw new Error('write interactions', { cause: err });
+    }
   }
 
   /** The primary's liveness row: replicas measure their lag from it. */
@@ -218,6 +245,9 @@ function prepareStatements(db: Database) {
     deleteRepost: prepare<[number, string]>('UPDATE reposts SET deleted = 1 WHERE actor_id = ? AND rkey = ? AND deleted = 0'),
     setAccountStatus: prepare<[number, string | null, number, number, number]>(
       'UPDATE actors SET active = ?, status = ?, status_seq = ? WHERE id = ? AND (status_seq IS NULL OR status_seq < ?)',
+    ),
+    insertInteraction: prepare<[number, number | null, number, string | null, string | null, number]>(
+      'INSERT INTO interactions (actor_id, post_id, event, req_id, feed_context, time_us) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     insertChange: prepare<[number, number, number]>('INSERT INTO changes (kind, ref_id, time_us) VALUES (?, ?, ?)'),
     heartbeat: prepare<[number]>(

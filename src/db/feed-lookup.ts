@@ -1,15 +1,44 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { postUri } from '../ingest/identifiers.js';
 import type { FeedLookup } from '../ranker/feed-ranker.js';
+import type { UserSignals } from '../ranker/pipeline.js';
+import { interactionCode } from './schema.js';
+
+/** Interactions older than this no longer steer the ranking. */
+const SIGNAL_WINDOW_US = 7 * 86_400_000_000;
+/** The newest interactions read per request, at most. */
+const SIGNAL_ROWS = 2000;
+const SEEN = interactionCode('app.bsky.feed.defs#interactionSeen');
+const LESS = interactionCode('app.bsky.feed.defs#requestLess');
+const MORE = interactionCode('app.bsky.feed.defs#requestMore');
 
 /** Names to ids and back, through indexed lookups on a read-only connection. */
 export class SqliteFeedLookup implements FeedLookup {
   private readonly actorByDid: Statement<[string], { id: number }>;
   private readonly postById: Statement<[number], { did: string; rkey: string }>;
+  private readonly interactionsOf: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
 
   constructor(db: Database) {
     this.actorByDid = db.prepare('SELECT id FROM actors WHERE did = ?');
     this.postById = db.prepare('SELECT a.did, p.rkey FROM posts p JOIN actors a ON a.id = p.author_id WHERE p.id = ?');
+    this.interactionsOf = db.prepare(
+      `SELECT i.post_id, i.event, p.author_id FROM interactions i JOIN posts p ON p.id = i.post_id
+       WHERE i.actor_id = ? AND i.time_us > ? AND i.event IN (${SEEN}, ${LESS}, ${MORE})
+       ORDER BY i.time_us DESC LIMIT ?`,
+    );
+  }
+
+  /** What the user's recent interactions ask of the ranking. */
+  signals(actor: number): UserSignals {
+    const seenPosts = new Set<number>();
+    const lessAuthors = new Set<number>();
+    const morePosts = new Set<number>();
+    for (const row of this.interactionsOf.all(actor, Date.now() * 1000 - SIGNAL_WINDOW_US, SIGNAL_ROWS)) {
+      if (row.event === SEEN) seenPosts.add(row.post_id);
+      else if (row.event === LESS) lessAuthors.add(row.author_id);
+      else morePosts.add(row.post_id);
+    }
+    return { seenPosts, lessAuthors, morePosts };
   }
 
   actorId(did: string): number | undefined {

@@ -30,6 +30,7 @@ export class Pruner {
   private readonly likes: AgedTable;
   private readonly reposts: AgedTable;
   private readonly changes: AgedTable;
+  private readonly interactions: AgedTable;
   private readonly postsFrom;
   private readonly deletePost;
 
@@ -46,6 +47,7 @@ export class Pruner {
     this.likes = aged('likes', 'id', 'deleted = 0', META.prunedLikeId);
     this.reposts = aged('reposts', 'id', 'deleted = 0', META.prunedRepostId);
     this.changes = aged('changes', 'seq', '0', undefined);
+    this.interactions = aged('interactions', 'id', '0', undefined);
     this.postsFrom = db.prepare<[number, number], { id: number; first_seen_us: number; liked: number }>(
       `SELECT p.id, p.first_seen_us, EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id) AS liked
        FROM posts p WHERE p.id > ? ORDER BY p.id LIMIT ?`,
@@ -60,6 +62,7 @@ export class Pruner {
       this.writer.adjustLiveLikes(-likes.live);
       const reposts = this.pruneOldest(this.reposts, cutoffUs, maxRows);
       const changes = this.pruneOldest(this.changes, cutoffUs, maxRows);
+      this.pruneOldest(this.interactions, cutoffUs, maxRows);
       const posts = this.prunePosts(cutoffUs, maxRows);
       const more = [likes, reposts, changes].some((pruned) => pruned.rows >= maxRows);
       return { likes: likes.rows, reposts: reposts.rows, changes: changes.rows, posts, more };

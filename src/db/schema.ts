@@ -76,6 +76,20 @@ const MIGRATIONS: readonly string[] = [
     time_ms INTEGER NOT NULL
   );
   `,
+  // 2: what users tell the feed through sendInteractions (seen, show less, show more, ...)
+  `
+  CREATE TABLE interactions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor_id     INTEGER NOT NULL,
+    post_id      INTEGER,
+    -- see INTERACTION_EVENTS
+    event        INTEGER NOT NULL,
+    req_id       TEXT,
+    feed_context TEXT,
+    time_us      INTEGER NOT NULL
+  );
+  CREATE INDEX interactions_by_actor_time ON interactions (actor_id, time_us);
+  `,
 ];
 
 export const POST_FLAGS = {
@@ -91,6 +105,29 @@ export const CHANGE_KIND = {
   postDeleted: 2,
   actorStatus: 3,
 } as const;
+
+/** The interaction events of app.bsky.feed.defs, as stored; other event names are not kept. */
+export const INTERACTION_EVENTS = [
+  'app.bsky.feed.defs#interactionSeen',
+  'app.bsky.feed.defs#requestLess',
+  'app.bsky.feed.defs#requestMore',
+  'app.bsky.feed.defs#clickthroughItem',
+  'app.bsky.feed.defs#clickthroughAuthor',
+  'app.bsky.feed.defs#clickthroughReposter',
+  'app.bsky.feed.defs#clickthroughEmbed',
+  'app.bsky.feed.defs#interactionLike',
+  'app.bsky.feed.defs#interactionRepost',
+  'app.bsky.feed.defs#interactionReply',
+  'app.bsky.feed.defs#interactionQuote',
+  'app.bsky.feed.defs#interactionShare',
+] as const;
+
+export type InteractionEvent = (typeof INTERACTION_EVENTS)[number];
+
+/** The stored code of an event: its position in INTERACTION_EVENTS, plus one. */
+export function interactionCode(event: InteractionEvent): number {
+  return INTERACTION_EVENTS.indexOf(event) + 1;
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

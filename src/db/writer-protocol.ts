@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { IngestEvent } from '../ingest/events.js';
-import type { OutcomeCounts } from './event-writer.js';
+import type { Interaction, OutcomeCounts } from './event-writer.js';
 import type { StoredCursor } from './meta.js';
 import type { PruneResult } from './pruner.js';
 
@@ -15,12 +15,14 @@ export interface WriterThreadInit {
 /** Main thread → writer thread. */
 export type WriterRequest =
   | { type: 'write'; id: number; events: IngestEvent[]; cursor: StoredCursor }
+  | { type: 'interactions'; id: number; actorDid: string; interactions: Interaction[]; timeUs: number }
   | { type: 'close'; id: number };
 
 /** Writer thread → main thread. */
 export type WriterMessage =
   | { type: 'ready'; cursor: StoredCursor; liveLikes: number }
   | { type: 'written'; id: number; counts: OutcomeCounts; liveLikes: number }
+  | { type: 'interactions-stored'; id: number; stored: number }
   | { type: 'failed'; id: number; message: string; code: string | undefined }
   | { type: 'closed'; id: number }
   | { type: 'pruned'; result: PruneResult; liveLikes: number }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestEvent } from '../ingest/events.js';
-import type { OutcomeCounts } from './event-writer.js';
+import type { Interaction, OutcomeCounts } from './event-writer.js';
 import type { StoredCursor } from './meta.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
 
@@ -65,6 +65,13 @@ export class WriterThread {
     if (reply.type === 'failed') throw new WriteFailedError(reply.message, reply.code);
     if (reply.type !== 'written') throw new Error(`writer thread answered ${reply.type} to a write`);
     return reply.counts;
+  }
+
+  async writeInteractions(actorDid: string, interactions: Interaction[]): Promise<number> {
+    const reply = await this.request({ type: 'interactions', id: this.nextId++, actorDid, interactions, timeUs: Date.now() * 1000 });
+    if (reply.type === 'failed') throw new WriteFailedError(reply.message, reply.code);
+    if (reply.type !== 'interactions-stored') throw new Error(`writer thread answered ${reply.type} to interactions`);
+    return reply.stored;
   }
 
   /** Waits for queued writes, closes the database, and ends the thread. */

@@ -46,6 +46,17 @@ port.on('message', (request: WriterRequest) => {
         }
       });
       break;
+    case 'interactions':
+      void serialize(() => {
+        try {
+          const stored = writer.writeInteractions(request.actorDid, request.interactions, request.timeUs);
+          send({ type: 'interactions-stored', id: request.id, stored });
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          send({ type: 'failed', id: request.id, message: cause?.message ?? String(err), code: cause?.code });
+        }
+      });
+      break;
     case 'close':
       void chain.then(() => {
         closed = true;

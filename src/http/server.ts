@@ -7,12 +7,14 @@ import { describeFeedGeneratorRoute } from './routes/describe-feed-generator.js'
 import { didDocumentRoute } from './routes/did-document.js';
 import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleton.js';
 import { healthRoute } from './routes/health.js';
+import { type SendInteractionsDeps, sendInteractionsRoutes } from './routes/send-interactions.js';
 import { metricsRoute } from './routes/metrics.js';
 import { xrpcErrorHandler } from './xrpc.js';
 
 export interface HttpDeps {
   feed: FeedEngine | undefined;
   verifyUser: VerifyUser;
+  recordInteractions: SendInteractionsDeps['record'];
 }
 
 /** Per requesting user (or client address): generous for people, a wall for loops. */
@@ -31,6 +33,10 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   app.get(
     '/xrpc/app.bsky.feed.getFeedSkeleton',
     getFeedSkeletonRoute({ feedgen, feed: deps.feed, verifyUser: deps.verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT) }),
+  );
+  app.post(
+    '/xrpc/app.bsky.feed.sendInteractions',
+    ...sendInteractionsRoutes({ verifyUser: deps.verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT), record: deps.recordInteractions }),
   );
   app.use((_req, res) => {
     res.status(404).json({ error: 'MethodNotImplemented', message: 'no such method' });

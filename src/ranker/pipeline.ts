@@ -3,16 +3,20 @@
  * seeds → co-likers → candidates → score → filter → diversify → page.
  * Scoring is the kernel's; this file only orders the stages.
  */
-import { candidates, colikers, type ExplainCollector, type GraphView, seeds, type Weighted } from './kernel.js';
+import { candidates, colikers, type ExplainCollector, type GraphView, type Seeds, seeds, type Weighted } from './kernel.js';
 import type { RankerParams } from './params.js';
 
-/** What the user told us through interactions (sendInteractions): never show again, show less. */
+/** What the user told us through interactions (sendInteractions). */
 export interface UserSignals {
+  /** Shown already: never again. */
   seenPosts: ReadonlySet<number>;
+  /** "Show less like this": their authors are left out. */
   lessAuthors: ReadonlySet<number>;
+  /** "Show more like this": these posts count as the user's own freshest likes. */
+  morePosts: ReadonlySet<number>;
 }
 
-export const NO_SIGNALS: UserSignals = { seenPosts: new Set(), lessAuthors: new Set() };
+export const NO_SIGNALS: UserSignals = { seenPosts: new Set(), lessAuthors: new Set(), morePosts: new Set() };
 
 /** The ranked post ids for `user`, best first, or undefined when the user has too few likes (cold start). */
 export function rankForUser(
@@ -23,12 +27,24 @@ export function rankForUser(
   signals: UserSignals = NO_SIGNALS,
   explain?: ExplainCollector,
 ): Int32Array | undefined {
-  const s = seeds(graph, user, p, nowS);
+  const s = withMoreSeeds(seeds(graph, user, p, nowS), signals.morePosts);
   if (s.posts.length < p.minSeedLikes) return undefined;
   const c = colikers(graph, user, s, p, explain);
   const scored = candidates(graph, c, p, nowS, explain);
   const kept = filter(graph, scored, (post) => !s.liked.has(post) && !signals.seenPosts.has(post), user, signals);
   return diversify(graph, kept, p);
+}
+
+/** "Show more" posts join the seeds at full weight, and are not recommended back. */
+function withMoreSeeds(s: Seeds, more: ReadonlySet<number>): Seeds {
+  const extra = [...more].filter((post) => !s.liked.has(post));
+  if (extra.length === 0) return s;
+  for (const post of extra) s.liked.add(post);
+  return {
+    posts: Int32Array.from([...s.posts, ...extra]),
+    weights: Float64Array.from([...s.weights, ...extra.map(() => 1)]),
+    liked: s.liked,
+  };
 }
 
 /** Stage 5: drop what the user liked, wrote or saw, deleted posts, and authors they asked to see less of. */
