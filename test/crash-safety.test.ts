@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
 import { generateDataset } from '../scripts/dataset/generator.js';
 import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { spawnService } from './support/child-service.js';
+import { killAllServices, spawnService } from './support/child-service.js';
 import { likeFingerprint } from './support/db.js';
 import { startTestService, testConfig, waitFor } from './support/service.js';
 
@@ -47,7 +47,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('crash safety', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(() => {
+    killAllServices();
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
 
   it(`ends with the same likes as a clean run after ${KILLS} SIGKILLs at random moments`, async () => {
     const lines = [...generateDataset({ seed: 7, likes: LIKES, endTimeUs: Math.floor(Date.now() / 1000) * 1e6 })];

@@ -4,13 +4,16 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
 import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { spawnService } from './support/child-service.js';
+import { killAllServices, spawnService } from './support/child-service.js';
 import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
 import { waitFor } from './support/service.js';
 
 describe('process lifecycle', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(() => {
+    killAllServices();
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
 
   it('commits what it read and exits 0 on SIGTERM, within a few seconds', async () => {
     const jetstream = await startJetstreamReplay({ lines: jsonlLines(CAPTURE_FILE) });
