@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import { AuthRequiredError } from '@atproto/xrpc-server';
+import { ServiceDidResolver } from './auth/did-resolver.js';
+import { createServiceAuth, type ServiceAuth } from './auth/service-auth.js';
 import type { Config } from './config/config.js';
 import type { AppContext } from './context.js';
 import { WriterThread } from './db/writer-thread.js';
@@ -33,11 +34,16 @@ export class FeedService {
   private primary: PrimaryParts | undefined;
   private engine: FeedEngine | undefined;
 
+  private readonly auth: ServiceAuth;
+
   private constructor(
     readonly ctx: AppContext,
     private readonly host: string | undefined,
     private readonly onFatal: (err: Error) => void,
-  ) {}
+  ) {
+    const { serviceDid, plcUrl } = ctx.config.feedgen;
+    this.auth = createServiceAuth({ serviceDid, resolver: new ServiceDidResolver({ plcUrl }) });
+  }
 
   static create(config: Config, overrides: ServiceOverrides = {}): FeedService {
     const log = overrides.log ?? createLogger(config.logLevel, { role: config.role, region: config.region });
@@ -53,7 +59,7 @@ export class FeedService {
     const writer = this.primary?.writer;
     const app = createHttpApp(this.ctx, {
       feed: this.engine,
-      verifyUser: this.verifyUser,
+      verifyUser: this.auth.verify,
       recordInteractions: writer && ((did, interactions) => writer.writeInteractions(did, interactions)),
     });
     this.server = await listen(app, config.port, this.host);
@@ -65,12 +71,6 @@ export class FeedService {
     });
     log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
   }
-
-  /** Until service auth is wired, a request that carries a JWT is refused rather than trusted. */
-  private readonly verifyUser = async (authorization: string | undefined): Promise<string | undefined> => {
-    if (authorization !== undefined) throw new AuthRequiredError('service auth is not available on this build', 'AuthUnavailable');
-    return undefined;
-  };
 
   /** The feed behind the XRPC routes; undefined until the database exists. */
   get feed(): FeedEngine | undefined {
