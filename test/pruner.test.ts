@@ -62,3 +62,22 @@ describe('Pruner', () => {
     expect(pruner.pruneStep(0, 1000)).toEqual({ likes: 0, reposts: 0, posts: 0, changes: 0, more: false });
   });
 });
+
+describe('Pruner and the writer cache', () => {
+  it('never lets a new like point at a pruned post', () => {
+    const { db, cleanup } = tempDatabase();
+    try {
+      const writer = new EventWriter(db);
+      const pruner = new Pruner(db, writer);
+      const uri = postUri(actor(0), 'p1');
+      writer.writeBatch([{ type: 'like', did: actor(1), rkey: 'l1', subjectUri: uri, timeUs: 1 }], cursor);
+      while (pruner.pruneStep(1000, 100).more);
+      pruner.pruneStep(1000, 100);
+      expect(db.prepare('SELECT count(*) AS n FROM posts').get()).toEqual({ n: 0 });
+      writer.writeBatch([{ type: 'like', did: actor(2), rkey: 'l2', subjectUri: uri, timeUs: 2000 }], cursor);
+      expect(likeFingerprint(db)).toEqual([`${actor(2)}|l2|${actor(0)}|p1`]);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -21,7 +21,9 @@ export function buildService(): void {
 
 /** The compiled service (`node dist/main.js`), as it runs in production. */
 export function spawnBuiltService(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [`${REPO_ROOT}dist/main.js`], {
+  // BENCH_NODE_FLAGS (say, "--cpu-prof") reaches the service only: for profiling a run.
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return spawn(process.execPath, [...flags, `${REPO_ROOT}dist/main.js`], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -99,6 +99,11 @@ export class EventWriter {
     this.stmt.heartbeat.run(nowMs);
   }
 
+  /** The pruner deleted post rows: cached ids may name them. */
+  forgetPosts(): void {
+    this.postIds.clear();
+  }
+
   /** Called by the pruner, which removes likes in its own transactions. */
   adjustLiveLikes(delta: number): void {
     this.liveLikes += delta;

@@ -100,6 +100,7 @@ export class Pruner {
       }
     }
     this.meta.set(META.postSweepId, next);
+    if (deleted > 0) this.writer.forgetPosts();
     return deleted;
   }
 }

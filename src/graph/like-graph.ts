@@ -5,22 +5,24 @@
  *
  * Two linked lists run through the slots, newest first: one per actor
  * (`prevByActor`) and one per post (`prevByPost`). Walking an actor's likes or a
- * post's likers touches only those slots. About 20 bytes per like, plus 13 bytes
- * per actor and post id.
+ * post's likers touches only those slots. Like ids pass 2^31 within weeks at the
+ * firehose rate, so the links are float64 (exact to 2^53): 28 bytes per like, plus
+ * 13 per actor id and 17 per post id.
  */
-const CHUNK_BITS = 16;
-const CHUNK_SIZE = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK_SIZE - 1;
-/** A like whose slot time is 0 is gone (unliked, or its actor deactivated). */
+const CHUNK_SIZE = 1 << 16;
+/** A like whose slot time is 0 is gone (unliked or pruned). */
 const DEAD = 0;
 
 interface Chunk {
   actor: Int32Array;
   post: Int32Array;
   timeS: Uint32Array;
-  prevByActor: Int32Array;
-  prevByPost: Int32Array;
+  prevByActor: Float64Array;
+  prevByPost: Float64Array;
 }
+
+const chunkIndex = (id: number): number => Math.floor(id / CHUNK_SIZE);
+const slotIndex = (id: number): number => id % CHUNK_SIZE;
 
 export const POST_GONE = 1;
 
@@ -31,10 +33,10 @@ export class LikeGraph {
   private maxId = 0;
   private liveLikes = 0;
 
-  private actorHead = new Int32Array(1024);
+  private actorHead = new Float64Array(1024);
   private actorLikes = new Int32Array(1024);
   private actorInactive = new Uint8Array(1024);
-  private postHead = new Int32Array(1024);
+  private postHead = new Float64Array(1024);
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
   private postFlags = new Uint8Array(1024);
@@ -54,7 +56,7 @@ export class LikeGraph {
     this.ensureActor(actor);
     this.ensurePost(post);
     const chunk = this.chunkFor(id);
-    const i = id & CHUNK_MASK;
+    const i = slotIndex(id);
     chunk.actor[i] = actor;
     chunk.post[i] = post;
     chunk.timeS[i] = timeS;
@@ -71,7 +73,7 @@ export class LikeGraph {
   removeLike(id: number): void {
     const chunk = this.chunkOf(id);
     if (!chunk) return;
-    const i = id & CHUNK_MASK;
+    const i = slotIndex(id);
     if (chunk.timeS[i] === DEAD) return;
     chunk.timeS[i] = DEAD;
     this.actorLikes[chunk.actor[i]!]!--;
@@ -84,7 +86,7 @@ export class LikeGraph {
     const through = Math.min(id, this.maxId);
     for (let like = this.floorId + 1; like <= through; like++) this.removeLike(like);
     this.floorId = Math.max(this.floorId, through);
-    const firstKept = (this.floorId + 1) >>> CHUNK_BITS;
+    const firstKept = chunkIndex(this.floorId + 1);
     for (let c = 0; c < firstKept; c++) this.chunks[c] = undefined;
   }
 
@@ -134,8 +136,8 @@ export class LikeGraph {
     let touched = 0;
     let visited = 0;
     for (let id = this.actorHead[actor]!; id > this.floorId && visited < maxLikes; ) {
-      const chunk = this.chunks[id >>> CHUNK_BITS]!;
-      const i = id & CHUNK_MASK;
+      const chunk = this.chunks[chunkIndex(id)]!;
+      const i = slotIndex(id);
       touched++;
       const timeS = chunk.timeS[i]!;
       if (timeS !== DEAD) {
@@ -153,8 +155,8 @@ export class LikeGraph {
     let touched = 0;
     let visited = 0;
     for (let id = this.postHead[post]!; id > this.floorId && visited < maxLikers; ) {
-      const chunk = this.chunks[id >>> CHUNK_BITS]!;
-      const i = id & CHUNK_MASK;
+      const chunk = this.chunks[chunkIndex(id)]!;
+      const i = slotIndex(id);
       touched++;
       const timeS = chunk.timeS[i]!;
       if (timeS !== DEAD) {
@@ -166,12 +168,12 @@ export class LikeGraph {
     return touched;
   }
 
-  /** Calls `visit(post, timeS)` for every live like with id above `afterId`, oldest first. */
+  /** Calls `visit(post, actor, timeS)` for every live like with id above `afterId`, oldest first. */
   forEachLikeSince(afterId: number, visit: (post: number, actor: number, timeS: number) => void): void {
     for (let id = Math.max(afterId, this.floorId) + 1; id <= this.maxId; id++) {
-      const chunk = this.chunks[id >>> CHUNK_BITS];
+      const chunk = this.chunks[chunkIndex(id)];
       if (!chunk) continue;
-      const i = id & CHUNK_MASK;
+      const i = slotIndex(id);
       const timeS = chunk.timeS[i]!;
       if (timeS !== DEAD) visit(chunk.post[i]!, chunk.actor[i]!, timeS);
     }
@@ -179,24 +181,24 @@ export class LikeGraph {
 
   /** Bytes held by the typed arrays: the figure the memory target is about. */
   memoryBytes(): number {
-    const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * 20 : 0), 0);
-    return chunkBytes + this.actorHead.length * 13 + this.postHead.length * 13;
+    const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * 28 : 0), 0);
+    return chunkBytes + this.actorHead.length * 13 + this.postHead.length * 17;
   }
 
   private chunkOf(id: number): Chunk | undefined {
-    return id > this.floorId && id <= this.maxId ? this.chunks[id >>> CHUNK_BITS] : undefined;
+    return id > this.floorId && id <= this.maxId ? this.chunks[chunkIndex(id)] : undefined;
   }
 
   private chunkFor(id: number): Chunk {
-    const c = id >>> CHUNK_BITS;
+    const c = chunkIndex(id);
     let chunk = this.chunks[c];
     if (!chunk) {
       chunk = {
         actor: new Int32Array(CHUNK_SIZE),
         post: new Int32Array(CHUNK_SIZE),
         timeS: new Uint32Array(CHUNK_SIZE),
-        prevByActor: new Int32Array(CHUNK_SIZE),
-        prevByPost: new Int32Array(CHUNK_SIZE),
+        prevByActor: new Float64Array(CHUNK_SIZE),
+        prevByPost: new Float64Array(CHUNK_SIZE),
       };
       this.chunks[c] = chunk;
     }
@@ -227,7 +229,7 @@ function grow(current: number, needed: number): number {
   return size;
 }
 
-function resized<T extends Int32Array | Uint8Array>(array: T, size: number): T {
+function resized<T extends Int32Array | Float64Array | Uint8Array>(array: T, size: number): T {
   const next = new (array.constructor as new (n: number) => T)(size);
   next.set(array);
   return next;

@@ -19,6 +19,8 @@ export class FeedEngine {
   readonly ranker: FeedRanker;
   private readonly sync: GraphSync;
   private popular: Int32Array = new Int32Array(0);
+  /** Graph size at the last popular refresh. */
+  private popularFromLikes = 0;
   private ready = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -79,8 +81,10 @@ export class FeedEngine {
         const read = this.sync.poll();
         if (read.likes + read.posts + read.changes === 0) break;
       }
-      // A node that started empty should not wait a whole refresh period for its first popular list.
-      if (this.popular.length === 0 && this.sync.graph.likeCount > 0) this.refreshPopular();
+      // A node that started on a young database should not wait a whole refresh period
+      // for a full popular list: refresh early while the list is short and the graph grows.
+      const { likeCount } = this.sync.graph;
+      if (this.popular.length < DEFAULT.maxResults && likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
       this.metrics.graphLikes.set(this.sync.graph.likeCount);
       this.metrics.graphBytes.set(this.sync.graph.memoryBytes());
     } catch (err) {
@@ -91,6 +95,7 @@ export class FeedEngine {
   private refreshPopular(): void {
     const started = performance.now();
     this.popular = computePopular(this.sync.graph, DEFAULT, Date.now() / 1000);
+    this.popularFromLikes = this.sync.graph.likeCount;
     this.log.debug({ posts: this.popular.length, ms: Math.round(performance.now() - started) }, 'popular list refreshed');
   }
 

@@ -67,6 +67,7 @@ export function diversify(graph: GraphView, ranked: Int32Array, p: RankerParams)
   let waiting: number[] = [];
   let perAuthor = new Map<number, number>();
   const take = (post: number): boolean => {
+    if (out.length >= p.maxResults) return false;
     const author = graph.postAuthorOf(post);
     const count = perAuthor.get(author) ?? 0;
     if (count >= p.maxPostsPerAuthorPerPage) return false;
