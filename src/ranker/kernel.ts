@@ -10,6 +10,7 @@
  *   final score       f(q)  = c(q) / likes(q)^popularityExponent
  */
 import type { LikeGraph } from '../graph/like-graph.js';
+import { Accumulator } from './accumulator.js';
 import type { RankerParams } from './params.js';
 
 export type GraphView = Pick<
@@ -55,25 +56,30 @@ export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: num
   return { posts: Int32Array.from(posts), weights: Float64Array.from(weights), liked };
 }
 
+/** Rankings run one at a time on the event loop, so one set of accumulators serves them all. */
+const overlapByActor = new Accumulator();
+const scoreByPost = new Accumulator();
+/** Candidates kept for filtering: filters remove few, so a few pages' worth is plenty. */
+const CANDIDATE_HEADROOM = 4;
+
 /** Stage 2: who else liked the seeds, weighted by overlap and specificity, capped. */
 export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerParams, explain?: ExplainCollector): Weighted {
-  const overlap = new Map<number, number>();
+  overlapByActor.clear();
   for (let k = 0; k < s.posts.length; k++) {
     const post = s.posts[k]!;
     const share = s.weights[k]! / graph.likesOfPost(post) ** p.seedSpecificityExponent;
     graph.forEachLikerOfPost(post, p.likersPerSeedPost, (actor) => {
       if (actor === user || !graph.isActorActive(actor)) return;
-      overlap.set(actor, (overlap.get(actor) ?? 0) + share);
+      overlapByActor.add(actor, share);
       explain?.coliker(actor, post, share);
     });
   }
-  const weighted = [...overlap].map(([actor, o]) => [actor, o / graph.likesOfActor(actor) ** p.colikerActivityExponent] as const);
-  return topK(weighted, p.maxColikers);
+  return topOf(overlapByActor, p.maxColikers, (actor, o) => o / graph.likesOfActor(actor) ** p.colikerActivityExponent);
 }
 
 /** Stages 3 and 4: what the co-likers liked recently, time-decayed, with a popularity penalty. */
 export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS: number, explain?: ExplainCollector): Weighted {
-  const score = new Map<number, number>();
+  scoreByPost.clear();
   const windowStartS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
   for (let k = 0; k < c.ids.length; k++) {
     const actor = c.ids[k]!;
@@ -81,16 +87,68 @@ export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS:
     graph.forEachLikeOfActor(actor, p.candidateLikesPerColiker, (post, timeS) => {
       if (timeS < windowStartS) return false; // newest first: the rest is older still
       const contribution = weight * decay(nowS - timeS, p.candidateHalfLifeHours);
-      score.set(post, (score.get(post) ?? 0) + contribution);
+      scoreByPost.add(post, contribution);
       explain?.candidate(post, actor, contribution);
     });
   }
-  const scored = [...score].map(([post, sc]) => [post, sc / graph.likesOfPost(post) ** p.popularityExponent] as const);
-  return topK(scored, Number.POSITIVE_INFINITY);
+  return topOf(scoreByPost, p.maxResults * CANDIDATE_HEADROOM, (post, sc) => sc / graph.likesOfPost(post) ** p.popularityExponent);
+}
+
+/** The k best of an accumulator's entries after `weigh`, highest first. */
+function topOf(acc: Accumulator, k: number, weigh: (id: number, sum: number) => number): Weighted {
+  const ids = new Int32Array(acc.size);
+  const weights = new Float64Array(acc.size);
+  for (let i = 0; i < acc.size; i++) {
+    const id = acc.idAt(i);
+    ids[i] = id;
+    weights[i] = weigh(id, acc.sumOf(id));
+  }
+  return best(ids, weights, k);
 }
 
 /** The k highest-weighted entries, highest first (ties: lower id first, for stable output). */
 export function topK(entries: ReadonlyArray<readonly [number, number]>, k: number): Weighted {
-  const sorted = [...entries].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, Math.min(k, entries.length));
-  return { ids: Int32Array.from(sorted, (e) => e[0]), weights: Float64Array.from(sorted, (e) => e[1]) };
+  return best(Int32Array.from(entries, (e) => e[0]), Float64Array.from(entries, (e) => e[1]), k);
+}
+
+/**
+ * Selection, then a sort of the survivors only: with tens of thousands of
+ * candidates and a few thousand wanted, sorting everything is the slow part.
+ */
+function best(ids: Int32Array, weights: Float64Array, k: number): Weighted {
+  const n = ids.length;
+  const want = Math.min(k, n);
+  let order = Array.from({ length: n }, (_, i) => i);
+  if (want < n) {
+    const threshold = kthLargest(Float64Array.from(weights), want);
+    order = order.filter((i) => weights[i]! >= threshold);
+  }
+  order.sort((a, b) => weights[b]! - weights[a]! || ids[a]! - ids[b]!);
+  order.length = Math.min(order.length, want);
+  return { ids: Int32Array.from(order, (i) => ids[i]!), weights: Float64Array.from(order, (i) => weights[i]!) };
+}
+
+/** The k-th largest value (1-based), by quickselect; reorders `values`. */
+function kthLargest(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! > pivot) i++;
+      while (values[j]! < pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return values[target]!;
 }
