@@ -103,6 +103,29 @@ describe('service auth: valid tokens', () => {
   });
 });
 
+describe('service auth: verified-token cache', () => {
+  it('does not verify a token twice, and still refuses it once it has expired', async () => {
+    const { auth, resolver } = setup();
+    const user = await newUser();
+    const header = await bearer(user.did, user.key, { exp: Math.floor(Date.now() / 1000) + 1 });
+    const keyLookups = vi.spyOn(resolver, 'getSigningKey');
+    expect(await auth.verify(header, LXM)).toBe(user.did);
+    // A second check is a lookup: no key is asked for, no signature checked.
+    expect(await auth.verify(header, LXM)).toBe(user.did);
+    expect(keyLookups).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await authFailure(auth.verify(header, LXM), header)).toBe('JwtExpired');
+  });
+
+  it('does not let a token verified for one method pass for another', async () => {
+    const { auth } = setup();
+    const user = await newUser();
+    const header = await bearer(user.did, user.key);
+    expect(await auth.verify(header, LXM)).toBe(user.did);
+    expect(await authFailure(auth.verify(header, 'app.bsky.feed.sendInteractions'), header)).toBe('BadJwtLexiconMethod');
+  });
+});
+
 describe('service auth: rejected tokens', () => {
   it('rejects an expired token', async () => {
     const { auth } = setup();

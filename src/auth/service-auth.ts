@@ -12,6 +12,14 @@ export const MAX_AUTHORIZATION_LENGTH = 8 * 1024;
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/**
+ * A verified token is remembered for at most this long (and never past its exp): the
+ * signature check costs about 1.5 ms of CPU, a lookup nothing. Short, so a key
+ * rotation takes effect soon for tokens already seen.
+ */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX_TOKENS = 10_000;
+
 export interface ServiceAuthOptions {
   /** Our DID: tokens must be addressed to it or to its `#bsky_fg` service. */
   serviceDid: string;
@@ -49,10 +57,15 @@ export function createServiceAuth({ serviceDid, resolver }: ServiceAuthOptions):
     }
   };
 
+  // token → who it proved to be, for which method, until when (insertion order = age).
+  const verified = new Map<string, { iss: string; lxm: string; untilMs: number }>();
+
   return {
     async verify(authorization, lxm) {
       if (authorization === undefined) return undefined;
       const jwt = bearerToken(authorization);
+      const known = verified.get(jwt);
+      if (known && known.lxm === lxm && known.untilMs > Date.now()) return known.iss;
       // verifyJwt checks one audience. Ask it to check the one the token names when that
       // one is ours (else our DID, so it fails with BadJwtAudience): either way the
       // audience is checked before any DID resolution.
@@ -60,6 +73,7 @@ export function createServiceAuth({ serviceDid, resolver }: ServiceAuthOptions):
       const ownDid = aud !== undefined && audiences.has(aud) ? aud : serviceDid;
       try {
         const payload = await verifyJwt(jwt, ownDid, lxm, getSigningKey, verifySignature);
+        remember(verified, jwt, { iss: payload.iss, lxm, untilMs: Math.min(payload.exp * 1000, Date.now() + VERIFIED_TTL_MS) });
         return payload.iss;
       } catch (err) {
         if (err instanceof XRPCError) throw err;
@@ -69,6 +83,12 @@ export function createServiceAuth({ serviceDid, resolver }: ServiceAuthOptions):
       }
     },
   };
+}
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  cache.delete(key);
+  cache.set(key, value);
+  if (cache.size > VERIFIED_MAX_TOKENS) cache.delete(cache.keys().next().value!);
 }
 
 function bearerToken(authorization: string): string {

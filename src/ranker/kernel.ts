@@ -38,9 +38,13 @@ export interface Weighted {
 
 const SECONDS_PER_HOUR = 3600;
 
-/** 2^(-age / halfLife); an infinite half-life means no decay. */
-function decay(ageS: number, halfLifeHours: number): number {
-  return Number.isFinite(halfLifeHours) ? 2 ** (-Math.max(0, ageS) / (halfLifeHours * SECONDS_PER_HOUR)) : 1;
+/** The rate of 2^(-age / halfLife) as e^(-age · rate); an infinite half-life means no decay. */
+function decayRate(halfLifeHours: number): number {
+  return Number.isFinite(halfLifeHours) ? Math.LN2 / (halfLifeHours * SECONDS_PER_HOUR) : 0;
+}
+
+function decay(ageS: number, rate: number): number {
+  return Math.exp(-Math.max(0, ageS) * rate);
 }
 
 /** Stage 1: the user's most recent likes, recency-weighted. */
@@ -48,10 +52,11 @@ export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: num
   const posts: number[] = [];
   const weights: number[] = [];
   const liked = new Set<number>();
+  const rate = decayRate(p.seedHalfLifeHours);
   graph.forEachLikeOfActor(user, p.seedMaxLikes, (post, timeS) => {
     liked.add(post);
     posts.push(post);
-    weights.push(decay(nowS - timeS, p.seedHalfLifeHours));
+    weights.push(decay(nowS - timeS, rate));
   });
   return { posts: Int32Array.from(posts), weights: Float64Array.from(weights), liked };
 }
@@ -81,12 +86,13 @@ export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerPara
 export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS: number, explain?: ExplainCollector): Weighted {
   scoreByPost.clear();
   const windowStartS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
+  const rate = decayRate(p.candidateHalfLifeHours);
   for (let k = 0; k < c.ids.length; k++) {
     const actor = c.ids[k]!;
     const weight = c.weights[k]!;
     graph.forEachLikeOfActor(actor, p.candidateLikesPerColiker, (post, timeS) => {
       if (timeS < windowStartS) return false; // newest first: the rest is older still
-      const contribution = weight * decay(nowS - timeS, p.candidateHalfLifeHours);
+      const contribution = weight * decay(nowS - timeS, rate);
       scoreByPost.add(post, contribution);
       explain?.candidate(post, actor, contribution);
     });
@@ -118,11 +124,9 @@ export function topK(entries: ReadonlyArray<readonly [number, number]>, k: numbe
 function best(ids: Int32Array, weights: Float64Array, k: number): Weighted {
   const n = ids.length;
   const want = Math.min(k, n);
-  let order = Array.from({ length: n }, (_, i) => i);
-  if (want < n) {
-    const threshold = kthLargest(Float64Array.from(weights), want);
-    order = order.filter((i) => weights[i]! >= threshold);
-  }
+  const threshold = want < n ? kthLargest(Float64Array.from(weights), want) : Number.NEGATIVE_INFINITY;
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) if (weights[i]! >= threshold) order.push(i);
   order.sort((a, b) => weights[b]! - weights[a]! || ids[a]! - ids[b]!);
   order.length = Math.min(order.length, want);
   return { ids: Int32Array.from(order, (i) => ids[i]!), weights: Float64Array.from(order, (i) => weights[i]!) };

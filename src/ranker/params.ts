@@ -35,13 +35,13 @@ export const DEFAULT: RankerParams = {
   seedHalfLifeHours: 72,
   minSeedLikes: 3,
   likersPerSeedPost: 100,
-  maxColikers: 300,
+  maxColikers: 500,
   seedSpecificityExponent: 0.5,
   colikerActivityExponent: 0.5,
-  candidateLikesPerColiker: 100,
+  candidateLikesPerColiker: 60,
   candidateWindowHours: 48,
-  candidateHalfLifeHours: 12,
-  popularityExponent: 0.3,
+  candidateHalfLifeHours: 3,
+  popularityExponent: 0.1,
   maxPostsPerAuthorPerPage: 2,
   pageSize: 30,
   maxResults: 500,
@@ -50,10 +50,10 @@ export const DEFAULT: RankerParams = {
 /** At least 10x less graph work than DEFAULT (seeds × likers + co-likers × likes). */
 export const CHEAP: RankerParams = {
   ...DEFAULT,
-  seedMaxLikes: 40,
-  likersPerSeedPost: 30,
-  maxColikers: 60,
-  candidateLikesPerColiker: 40,
+  seedMaxLikes: 25,
+  likersPerSeedPost: 40,
+  maxColikers: 400,
+  candidateLikesPerColiker: 10,
 };
 
 /**
