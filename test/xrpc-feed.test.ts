@@ -35,6 +35,23 @@ describe('XRPC feed routes', () => {
     expect(await res.json()).toEqual({ did: 'did:web:feed.example.com', feeds: [{ uri: FEED }] });
   });
 
+  it('lists the policy links when they are configured', async () => {
+    const withLinks = await startTestService(
+      testConfig({
+        JETSTREAM_URL: `${jetstream.url}/subscribe`,
+        FEEDGEN_PUBLISHER_DID: PUBLISHER,
+        FEEDGEN_PRIVACY_POLICY_URL: 'https://feed.example.com/privacy',
+        FEEDGEN_TERMS_OF_SERVICE_URL: 'https://feed.example.com/terms',
+      }),
+    );
+    try {
+      const body = await (await fetch(`${withLinks.baseUrl}/xrpc/app.bsky.feed.describeFeedGenerator`)).json();
+      expect(body).toMatchObject({ links: { privacyPolicy: 'https://feed.example.com/privacy', termsOfService: 'https://feed.example.com/terms' } });
+    } finally {
+      await withLinks.stop();
+    }
+  });
+
   it('serves the did:web document with the #bsky_fg service', async () => {
     const doc = await (await get('/.well-known/did.json')).json();
     expect(doc).toMatchObject({

@@ -48,6 +48,9 @@ export interface Config {
     feedRkeys: string[];
     /** PLC directory used to resolve did:plc (trusted, even on a private address). */
     plcUrl: string;
+    /** Shown by describeFeedGenerator when set. */
+    privacyPolicyUrl: string | undefined;
+    termsOfServiceUrl: string | undefined;
   };
   feed: {
     /** How often the like graph reads new rows from the database. */
@@ -118,6 +121,8 @@ export function configFromEnv(env: Env): Config {
       publisherDid: read.string('FEEDGEN_PUBLISHER_DID', `did:web:${hostname}`),
       feedRkeys,
       plcUrl: read.string('PLC_URL', 'https://plc.directory'),
+      privacyPolicyUrl: read.optionalString('FEEDGEN_PRIVACY_POLICY_URL'),
+      termsOfServiceUrl: read.optionalString('FEEDGEN_TERMS_OF_SERVICE_URL'),
     },
     feed: {
       graphPollMs: read.int('GRAPH_POLL_MS', 500, 10, 60_000),
@@ -145,11 +150,17 @@ function checkFeedgen(feedgen: Config['feedgen'], problems: string[]): void {
   for (const rkey of feedgen.feedRkeys) {
     if (!isRecordKey(rkey)) problems.push(`FEEDGEN_FEED_RKEYS entry ${JSON.stringify(rkey)} is not a record key`);
   }
+  checkHttpUrl('PLC_URL', feedgen.plcUrl, problems);
+  if (feedgen.privacyPolicyUrl !== undefined) checkHttpUrl('FEEDGEN_PRIVACY_POLICY_URL', feedgen.privacyPolicyUrl, problems);
+  if (feedgen.termsOfServiceUrl !== undefined) checkHttpUrl('FEEDGEN_TERMS_OF_SERVICE_URL', feedgen.termsOfServiceUrl, problems);
+}
+
+function checkHttpUrl(name: string, value: string, problems: string[]): void {
   try {
-    const url = new URL(feedgen.plcUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('PLC_URL must be an http(s) URL');
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`${name} must be an http(s) URL`);
   } catch {
-    problems.push(`PLC_URL=${JSON.stringify(feedgen.plcUrl)} is not a URL`);
+    problems.push(`${name}=${JSON.stringify(value)} is not a URL`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import { type Database, openReader } from '../db/database.js';
 import { SqliteFeedLookup } from '../db/feed-lookup.js';
@@ -25,6 +26,10 @@ export class FeedEngine {
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private popularTimer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  /** 99th percentile of event-loop delay over the last second, in ms. */
+  private loopLagMs = 0;
 
   private constructor(
     private readonly db: Database,
@@ -45,6 +50,7 @@ export class FeedEngine {
       pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
       governor,
       popular: () => this.popular,
+      loopLagMs: () => this.loopLagMs,
     });
   }
 
@@ -64,6 +70,11 @@ export class FeedEngine {
     this.ready = true;
     this.metrics.graphReady.set(1);
     this.pollTimer = setInterval(() => this.poll(), this.config.graphPollMs);
+    this.loopDelay.enable();
+    this.lagTimer = setInterval(() => {
+      this.loopLagMs = this.loopDelay.percentile(99) / 1e6;
+      this.loopDelay.reset();
+    }, 1000);
     this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
   }
 
@@ -71,6 +82,8 @@ export class FeedEngine {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.popularTimer);
+    clearInterval(this.lagTimer);
+    this.loopDelay.disable();
     this.db.close();
   }
 

@@ -34,6 +34,11 @@ export interface FeedRankerDeps {
   governor: PresetGovernor;
   /** The cached popular list (cold start and anonymous requests). */
   popular: () => Int32Array;
+  /**
+   * How long requests currently wait for the event loop (ms). Added to each ranking's
+   * own time, it makes what the governor sees the latency a request actually gets.
+   */
+  loopLagMs?: () => number;
   nowMs?: () => number;
 }
 
@@ -85,7 +90,7 @@ export class FeedRanker {
       user === undefined
         ? undefined
         : rankForUser(graph, user, PRESETS[preset], createdAtMs / 1000, lookup.signals?.(user) ?? NO_SIGNALS);
-    governor.record(performance.now() - started);
+    governor.record(performance.now() - started + (this.deps.loopLagMs?.() ?? 0));
     return ranked === undefined
       ? { posts: this.deps.popular(), source: 'popular', createdAtMs }
       : { posts: ranked, source: preset, createdAtMs };

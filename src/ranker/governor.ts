@@ -11,7 +11,7 @@ export interface GovernorOptions {
   minSwitchIntervalMs: number;
 }
 
-export const GOVERNOR_DEFAULTS: GovernorOptions = { budgetMs: 50, recoverRatio: 0.4, windowRequests: 200, minSwitchIntervalMs: 5000 };
+export const GOVERNOR_DEFAULTS: GovernorOptions = { budgetMs: 50, recoverRatio: 0.4, windowRequests: 200, minSwitchIntervalMs: 15_000 };
 
 /**
  * Chooses the ranker preset from recent request latency: under load the service

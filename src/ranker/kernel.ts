@@ -64,8 +64,8 @@ export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: num
 /** Rankings run one at a time on the event loop, so one set of accumulators serves them all. */
 const overlapByActor = new Accumulator();
 const scoreByPost = new Accumulator();
-/** Candidates kept for filtering: filters remove few, so a few pages' worth is plenty. */
-const CANDIDATE_HEADROOM = 4;
+/** Candidates kept for filtering, per result wanted: filters remove few (liked, seen, own). */
+const CANDIDATE_HEADROOM = 2;
 
 /** Stage 2: who else liked the seeds, weighted by overlap and specificity, capped. */
 export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerParams, explain?: ExplainCollector): Weighted {
