@@ -22,6 +22,7 @@ const SERVICE_DID = 'did:web:feed.bench.local';
 const FEED_URI = `at://${PUBLISHER}/app.bsky.feed.generator/for-you`;
 const FIREHOSE_RATE = 2000;
 const USER_DRAWS = 2000;
+const WARMUP_S = 15;
 
 const { values } = parseArgs({
   options: {
@@ -106,6 +107,8 @@ async function benchSize(likes: number) {
   const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const users = drawUsersByActivity(path.join(dataDir, 'feed.db'), USER_DRAWS, random);
   const tokens = await signTokens(users, plc, SERVICE_DID);
+  // Warm-up at the same rate: JIT, first token checks, DID documents; not measured.
+  await runFeedLoad(base, FEED_URI, tokens, rate, WARMUP_S);
   const cpuBefore = cpuSeconds(service.pid!);
   const load = await runFeedLoad(base, FEED_URI, tokens, rate, seconds);
   const cpuUsed = cpuSeconds(service.pid!) - cpuBefore;
