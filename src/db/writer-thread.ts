@@ -115,7 +115,7 @@ export class WriterThread {
 function createWorker(init: WriterThreadInit): Worker {
   // A larger young generation means fewer scavenges of the per-batch garbage (bench:ingest:
   // 9.2 → 8.7 CPU-seconds per million events).
-  const resourceLimits = { maxYoungGenerationSizeMb: 96 };
+  const resourceLimits = { maxYoungGenerationSizeMb: 32 };
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: init, resourceLimits });
   }
