@@ -29,13 +29,16 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '2500000,5000000,10000000' },
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '60' },
+    // autocannon paces each connection alike, so n connections send in bursts of n.
+    connections: { type: 'string', default: '8' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
+const connections = Number(values.connections);
 if (sizes.some((n) => !Number.isSafeInteger(n) || n < 10_000)) throw new Error('--sizes: integers of at least 10000');
-if (!(rate > 0) || !(seconds > 0)) throw new Error('--rate and --seconds must be positive');
+if (!(rate > 0) || !(seconds > 0) || !(connections >= 1)) throw new Error('--rate, --seconds and --connections must be positive');
 
 // Datasets end at the current hour, so "recent" means recent when the benchmark runs.
 const endTimeUs = Math.floor(Date.now() / 3_600_000) * 3_600_000_000;
@@ -48,7 +51,7 @@ for (const likes of sizes) rows.push(await benchSize(likes));
 await plc.close();
 
 console.log('');
-console.log('feed benchmark (getFeedSkeleton first pages, ingest at 2,000 events/s alongside)');
+console.log(`feed benchmark (getFeedSkeleton first pages, ${rate} req/s over ${connections} connections, ingest at 2,000 events/s alongside)`);
 console.log('likes       | load s | start s | p50 ms | p99 ms | req/s | cpu ms/req | rss MB | preset');
 for (const r of rows) {
   console.log(
@@ -108,9 +111,9 @@ async function benchSize(likes: number) {
   const users = drawUsersByActivity(path.join(dataDir, 'feed.db'), USER_DRAWS, random);
   const tokens = await signTokens(users, plc, SERVICE_DID);
   // Warm-up at the same rate: JIT, first token checks, DID documents; not measured.
-  await runFeedLoad(base, FEED_URI, tokens, rate, WARMUP_S);
+  await runFeedLoad(base, FEED_URI, tokens, { ratePerS: rate, seconds: WARMUP_S, connections });
   const cpuBefore = cpuSeconds(service.pid!);
-  const load = await runFeedLoad(base, FEED_URI, tokens, rate, seconds);
+  const load = await runFeedLoad(base, FEED_URI, tokens, { ratePerS: rate, seconds, connections });
   const cpuUsed = cpuSeconds(service.pid!) - cpuBefore;
   const metrics = await (await fetch(`${base}/metrics`)).text();
   const rssMb = Number(/^feedgen_process_(?:process_)?resident_memory_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1e6;

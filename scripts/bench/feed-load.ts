@@ -58,14 +58,19 @@ export async function signTokens(users: string[], plc: PlcDirectory, serviceDid:
 }
 
 /** First-page feed requests (a fresh ranking each) at a fixed rate, each from a drawn user. */
-export async function runFeedLoad(baseUrl: string, feedUri: string, tokens: string[], ratePerS: number, seconds: number): Promise<LoadResult> {
+export async function runFeedLoad(
+  baseUrl: string,
+  feedUri: string,
+  tokens: string[],
+  load: { ratePerS: number; seconds: number; connections: number },
+): Promise<LoadResult> {
   let next = 0;
   const path = `/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(feedUri)}&limit=30`;
   const result = await autocannon({
     url: baseUrl,
-    connections: 32,
-    overallRate: ratePerS,
-    duration: seconds,
+    connections: load.connections,
+    overallRate: load.ratePerS,
+    duration: load.seconds,
     requests: [
       {
         method: 'GET',
