@@ -4,8 +4,9 @@
  * Every failure is a 401 (AuthRequiredError) whose error name says what was wrong;
  * the token itself is never logged nor echoed.
  */
-import { AuthRequiredError, XRPCError, cryptoVerifySignatureWithKey, verifyJwt } from '@atproto/xrpc-server';
+import { AuthRequiredError, XRPCError, verifyJwt } from '@atproto/xrpc-server';
 import { DidResolutionError, type SigningKeyResolver } from './did-resolver.js';
+import { verifyJwtSignature } from './signature.js';
 
 /** Real service JWTs are under 1 KiB; the cap keeps parsing cheap for garbage. */
 export const MAX_AUTHORIZATION_LENGTH = 8 * 1024;
@@ -51,7 +52,7 @@ export function createServiceAuth({ serviceDid, resolver }: ServiceAuthOptions):
   // another key type (K-256 to P-256) would never be picked up. So throwing means false.
   const verifySignature = async (key: string, msg: Uint8Array, sig: Uint8Array, alg: string): Promise<boolean> => {
     try {
-      return await cryptoVerifySignatureWithKey(key, msg, sig, alg);
+      return await verifyJwtSignature(key, msg, sig, alg);
     } catch {
       return false;
     }
