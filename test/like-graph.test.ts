@@ -374,3 +374,16 @@ describe('like ids past 2^31 (weeks of the firehose)', () => {
     expect(g.likesOfActor(1)).toBe(3);
   });
 });
+
+describe('a first prune far below the graph', () => {
+  it('jumps over chunks that were never allocated', () => {
+    const g = new LikeGraph();
+    const first = 3_000_000_000;
+    g.addLike(first, 1, 10, 1000);
+    g.addLike(first + 1, 1, 11, 1001);
+    // Billions of ids below the first like: the prune must not visit them one by one.
+    g.pruneThrough(first);
+    expect(g.likeCount).toBe(1);
+    expect(g.likesOfActor(1)).toBe(1);
+  });
+});

@@ -541,3 +541,39 @@ describe('presets', () => {
     expect([...t.weights]).toEqual([2, 1, 1]);
   });
 });
+
+describe('what the user already liked, beyond the seeds', () => {
+  it('never recommends a post the user liked inside the candidate window, even past seedMaxLikes', () => {
+    const p = withOverrides(DEFAULT, { seedMaxLikes: 3, minSeedLikes: 1 });
+    // U's newest three likes are the seeds; C (older, still in the window) is not a seed.
+    const g = graphOf([
+      [U, C, 30],
+      [U, A, 3],
+      [U, B, 2],
+      [U, 14, 1],
+      [V, A, 2.5],
+      [V, C, 1.5],
+      [V, 21, 0.5],
+    ]);
+    const ranked = rank(g, p);
+    expect(ranked).toContain(21);
+    expect(ranked).not.toContain(C);
+  });
+
+  it('caps "show more" seeds at a quarter of seedMaxLikes', () => {
+    const p = withOverrides(DEFAULT, { seedMaxLikes: 4, minSeedLikes: 1 });
+    const g = graphOf([
+      [U, A, 1],
+      ...Array.from({ length: 10 }, (_, k) => [V, 100 + k, 2] as const),
+      [V, 21, 0.5],
+    ]);
+    const more = new Set(Array.from({ length: 10 }, (_, k) => 100 + k));
+    const explainSeeds = new Set<number>();
+    rankForUser(g, U, p, NOW, { ...NO_SIGNALS, morePosts: more }, {
+      coliker: (_actor, viaSeedPost) => explainSeeds.add(viaSeedPost),
+      candidate: () => {},
+    });
+    // A plus one "show more" post (4 / 4) reach co-likers, not all ten.
+    expect([...explainSeeds].filter((post) => more.has(post))).toHaveLength(1);
+  });
+});

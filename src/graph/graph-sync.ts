@@ -52,7 +52,8 @@ export class GraphSync {
       inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
       maxChangeSeq: db.prepare('SELECT max(seq) AS seq FROM changes'),
       prunedLikeId: db.prepare(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
-      likeCount: db.prepare('SELECT count(*) AS n FROM likes'),
+      // An estimate for progress logs: a count(*) would scan the whole table first.
+      likeCount: db.prepare('SELECT coalesce(max(id), 0) AS n FROM likes'),
     };
   }
 
@@ -87,14 +88,17 @@ export class GraphSync {
     const { graph, stmt } = this;
     // Posts first, so the likes read next find their authors.
     const posts = stmt.posts.all(this.lastPostId, ROWS_PER_READ);
-    for (const [id, author, flags] of posts) graph.setPost(id, author, (flags & POST_FLAGS.deleted) !== 0);
-    if (posts.length > 0) this.lastPostId = posts[posts.length - 1]![0];
+    for (const [id, author, flags] of posts) {
+      graph.setPost(id, author, (flags & POST_FLAGS.deleted) !== 0);
+      this.lastPostId = id;
+    }
 
     const likes = stmt.likes.all(this.lastLikeId, ROWS_PER_READ);
     for (const [id, actor, post, timeUs, deleted] of likes) {
       if (deleted === 0) graph.addLike(id, actor, post, Math.floor(timeUs / 1e6));
+      // Row by row: a poll that fails half-way resumes after the last like it added.
+      this.lastLikeId = id;
     }
-    if (likes.length > 0) this.lastLikeId = likes[likes.length - 1]![0];
 
     const changes = stmt.changes.all(this.lastChangeSeq, ROWS_PER_READ);
     for (const [seq, kind, ref] of changes) {

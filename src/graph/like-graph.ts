@@ -85,7 +85,14 @@ export class LikeGraph {
   /** Drops every like at or below `id` (retention), freeing whole chunks. */
   pruneThrough(id: number): void {
     const through = Math.min(id, this.maxId);
-    for (let like = this.floorId + 1; like <= through; like++) this.removeLike(like);
+    for (let like = this.floorId + 1; like <= through; like++) {
+      // A first prune after a load can start far below the first chunk: jump over holes.
+      if (!this.chunks[chunkIndex(like)]) {
+        like = (chunkIndex(like) + 1) * CHUNK_SIZE - 1;
+        continue;
+      }
+      this.removeLike(like);
+    }
     this.floorId = Math.max(this.floorId, through);
     const firstKept = chunkIndex(this.floorId + 1);
     for (let c = 0; c < firstKept; c++) this.chunks[c] = undefined;

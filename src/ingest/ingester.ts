@@ -134,10 +134,12 @@ export class Ingester {
         this.onWriteFailure(err);
       },
     );
-    void this.inFlight.finally(() => {
-      this.inFlight = undefined;
-      this.afterWrite();
-    });
+    void this.inFlight
+      .catch((err: unknown) => this.deps.log.error({ err }, 'ingest bookkeeping failed'))
+      .finally(() => {
+        this.inFlight = undefined;
+        this.afterWrite();
+      });
   }
 
   private afterWrite(): void {

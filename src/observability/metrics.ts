@@ -45,7 +45,7 @@ export function createMetrics() {
     }),
     ingestLagSeconds: new Gauge({
       name: 'feedgen_ingest_lag_seconds',
-      help: 'Now minus the time_us of the newest committed event',
+      help: 'Now minus the time_us of the newest event read, at the last commit',
       registers,
     }),
     jetstreamConnections: new Counter({

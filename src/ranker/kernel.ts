@@ -37,6 +37,8 @@ export interface Weighted {
 }
 
 const SECONDS_PER_HOUR = 3600;
+/** Likes of the user read at most to find what they already liked (a bound for the most active). */
+const MAX_LIKED_SCAN = 5000;
 
 /** The rate of 2^(-age / halfLife) as e^(-age · rate); an infinite half-life means no decay. */
 function decayRate(halfLifeHours: number): number {
@@ -53,10 +55,17 @@ export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: num
   const weights: number[] = [];
   const liked = new Set<number>();
   const rate = decayRate(p.seedHalfLifeHours);
-  graph.forEachLikeOfActor(user, p.seedMaxLikes, (post, timeS) => {
+  const windowStartS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
+  // Past the seeds, the walk goes on through the candidate window only to learn what
+  // the user already liked: those must never come back as recommendations.
+  graph.forEachLikeOfActor(user, MAX_LIKED_SCAN, (post, timeS) => {
+    if (posts.length < p.seedMaxLikes) {
+      posts.push(post);
+      weights.push(decay(nowS - timeS, rate));
+    } else if (timeS < windowStartS) {
+      return false;
+    }
     liked.add(post);
-    posts.push(post);
-    weights.push(decay(nowS - timeS, rate));
   });
   return { posts: Int32Array.from(posts), weights: Float64Array.from(weights), liked };
 }

@@ -27,7 +27,7 @@ export function rankForUser(
   signals: UserSignals = NO_SIGNALS,
   explain?: ExplainCollector,
 ): Int32Array | undefined {
-  const s = withMoreSeeds(seeds(graph, user, p, nowS), signals.morePosts);
+  const s = withMoreSeeds(seeds(graph, user, p, nowS), signals.morePosts, Math.ceil(p.seedMaxLikes / 4));
   if (s.posts.length < p.minSeedLikes) return undefined;
   const c = colikers(graph, user, s, p, explain);
   const scored = candidates(graph, c, p, nowS, explain);
@@ -35,9 +35,12 @@ export function rankForUser(
   return diversify(graph, kept, p);
 }
 
-/** "Show more" posts join the seeds at full weight, and are not recommended back. */
-function withMoreSeeds(s: Seeds, more: ReadonlySet<number>): Seeds {
-  const extra = [...more].filter((post) => !s.liked.has(post));
+/**
+ * "Show more" posts (newest first, at most `max`, so they cannot blow the preset's work
+ * bound) join the seeds at full weight, and are not recommended back.
+ */
+function withMoreSeeds(s: Seeds, more: ReadonlySet<number>, max: number): Seeds {
+  const extra = [...more].filter((post) => !s.liked.has(post)).slice(0, max);
   if (extra.length === 0) return s;
   for (const post of extra) s.liked.add(post);
   return {
