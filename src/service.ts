@@ -33,6 +33,7 @@ export class FeedService {
   private server: Server | undefined;
   private primary: PrimaryParts | undefined;
   private engine: FeedEngine | undefined;
+  private stopping = false;
 
   private readonly auth: ServiceAuth;
 
@@ -66,6 +67,7 @@ export class FeedService {
     this.primary?.ingester.start();
     // The graph loads in the background; health says when it is ready.
     this.engine?.start().catch((err: unknown) => {
+      if (this.stopping) return; // the database closed under the load: a stop, not a failure
       log.fatal({ err }, 'like graph failed to load');
       this.onFatal(err instanceof Error ? err : new Error(String(err)));
     });
@@ -85,6 +87,7 @@ export class FeedService {
 
   async stop(): Promise<void> {
     const { log } = this.ctx;
+    this.stopping = true;
     // Ingest first: its last batch is committed before the writer closes the database.
     await this.primary?.ingester.stop();
     await this.primary?.writer.stop();

@@ -85,6 +85,22 @@ describe('XRPC feed routes', () => {
     expect(await res.json()).toMatchObject({ error, message: expect.any(String) });
   });
 
+  it('gives every anonymous first page of one popular list the same reqId', async () => {
+    const first = (await (await skeleton({ feed: FEED, limit: '2' })).json()) as { reqId: string };
+    const second = (await (await skeleton({ feed: FEED, limit: '2' })).json()) as { reqId: string };
+    expect(second.reqId).toBe(first.reqId);
+  });
+
+  it('answers a body in an unsupported charset with 415, not 500', async () => {
+    const res = await get('/xrpc/app.bsky.feed.sendInteractions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=latin1' },
+      body: '{"interactions":[]}',
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ error: 'InvalidRequest' });
+  });
+
   it('answers a repeated parameter with 400, not 500', async () => {
     const res = await get(`/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(FEED)}&feed=${encodeURIComponent(FEED)}`);
     expect(res.status).toBe(400);

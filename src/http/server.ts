@@ -17,8 +17,13 @@ export interface HttpDeps {
   recordInteractions: SendInteractionsDeps['record'];
 }
 
-/** Per requesting user (or client address): generous for people, a wall for loops. */
+/** Per requesting user: generous for people, a wall for loops. */
 const FEED_RATE_LIMIT = { perSecond: 10, burst: 30 };
+/**
+ * Per client address, without a JWT: the AppView's few addresses carry every
+ * logged-out viewer, and the popular list is served from memory.
+ */
+const ANONYMOUS_RATE_LIMIT = { perSecond: 200, burst: 400 };
 
 /** The HTTP surface: one route per method, wired from the context. */
 export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
@@ -32,7 +37,14 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
   app.get(
     '/xrpc/app.bsky.feed.getFeedSkeleton',
-    getFeedSkeletonRoute({ feedgen, feed: deps.feed, verifyUser: deps.verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT) }),
+    getFeedSkeletonRoute({
+      feedgen,
+      feed: deps.feed,
+      verifyUser: deps.verifyUser,
+      limiter: new RateLimiter(FEED_RATE_LIMIT),
+      anonymousLimiter: new RateLimiter(ANONYMOUS_RATE_LIMIT),
+      trustFlyClientIp: ctx.config.region !== undefined,
+    }),
   );
   app.post(
     '/xrpc/app.bsky.feed.sendInteractions',

@@ -50,6 +50,11 @@ export function xrpcErrorHandler(log: Logger): ErrorRequestHandler {
       res.status(400).json({ error: 'InvalidRequest', message: 'request body is not valid JSON' });
       return;
     }
+    // Other client errors from the body parser (415 charset or encoding, 403 verify) keep their status.
+    if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
+      res.status(status).json({ error: 'InvalidRequest', message: 'request body cannot be read' });
+      return;
+    }
     log.error({ err, path: req.path }, 'request failed');
     res.status(500).json(new InternalServerError('internal error').payload);
   };

@@ -50,6 +50,8 @@ export interface FeedRankerDeps {
  */
 export class FeedRanker {
   private readonly nowMs: () => number;
+  /** The popular list has one reqId while it lasts: anonymous traffic must not flush personal lists out of the cache. */
+  private popularPage: { posts: Int32Array; reqId: string } | undefined;
 
   constructor(private readonly deps: FeedRankerDeps) {
     this.nowMs = deps.nowMs ?? Date.now;
@@ -66,7 +68,7 @@ export class FeedRanker {
       list = kept;
     } else {
       list = this.rank(request.userDid);
-      reqId = this.deps.pages.put(list.posts, list.source);
+      reqId = list.source === 'popular' ? this.popularReqId(list.posts) : this.deps.pages.put(list.posts, list.source);
       offset = 0;
     }
     const slice = list.posts.subarray(offset, offset + request.limit);
@@ -77,6 +79,14 @@ export class FeedRanker {
       reqId,
       source: list.source,
     };
+  }
+
+  private popularReqId(posts: Int32Array): string {
+    const current = this.popularPage;
+    if (current && current.posts === posts && this.deps.pages.get(current.reqId)) return current.reqId;
+    const reqId = this.deps.pages.put(posts, 'popular');
+    this.popularPage = { posts, reqId };
+    return reqId;
   }
 
   /** A fresh ranked list for the user, timed for the governor. */

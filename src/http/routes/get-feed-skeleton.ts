@@ -19,7 +19,12 @@ export interface FeedRouteDeps {
   feedgen: Config['feedgen'];
   feed: FeedEngine | undefined;
   verifyUser: VerifyUser;
+  /** Per signed-in user. */
   limiter: RateLimiter;
+  /** Per client address, for requests without a JWT (served from memory, so looser). */
+  anonymousLimiter: RateLimiter;
+  /** On Fly the proxy names the client in Fly-Client-IP; elsewhere that header is anyone's. */
+  trustFlyClientIp: boolean;
 }
 
 /**
@@ -37,7 +42,8 @@ export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
     const cursor = singleParam(req, 'cursor', MAX_CURSOR_LENGTH);
 
     const userDid = await deps.verifyUser(req.headers.authorization, GET_FEED_SKELETON);
-    deps.limiter.take(userDid ?? `ip:${clientAddress(req)}`);
+    if (userDid) deps.limiter.take(userDid);
+    else deps.anonymousLimiter.take(clientAddress(req, deps.trustFlyClientIp));
     if (!deps.feed?.isReady) {
       res.setHeader('Retry-After', '5');
       throw new XRPCError(ResponseType.NotEnoughResources, 'the feed is still loading', 'NotReady');
@@ -56,8 +62,7 @@ export function feedUri(publisherDid: string, rkey: string): string {
   return `at://${publisherDid}/app.bsky.feed.generator/${rkey}`;
 }
 
-/** Fly's proxy names the client in Fly-Client-IP; elsewhere the socket's address. */
-function clientAddress(req: Request): string {
-  const fly = req.headers['fly-client-ip'];
+function clientAddress(req: Request, trustFlyClientIp: boolean): string {
+  const fly = trustFlyClientIp ? req.headers['fly-client-ip'] : undefined;
   return (typeof fly === 'string' ? fly : req.socket.remoteAddress) ?? 'unknown';
 }
