@@ -287,7 +287,8 @@ describe('DID resolver: bounds and host policy', () => {
   });
 
   it('refuses a PLC document over the size limit', async () => {
-    const { resolver, auth } = setup({ maxDocumentBytes: 64 * 1024 });
+    // No failure memory here: the same DID is asked again once its document shrinks.
+    const { resolver, auth } = setup({ maxDocumentBytes: 64 * 1024, failureTtlMs: 0 });
     const key = await Secp256k1Keypair.create();
     const did = randomPlcDid();
     plc.register(did, key, { kind: 'huge', bytes: 512 * 1024 });
@@ -297,6 +298,27 @@ describe('DID resolver: bounds and host policy', () => {
     // Just under the limit is fine.
     plc.register(did, key, { kind: 'huge', bytes: 60 * 1024 });
     expect(await resolver.getSigningKey(did, false)).toBe(key.did());
+  });
+
+  it('remembers a DID that failed, so forged issuers cost one fetch, not one per request', async () => {
+    const { resolver } = setup();
+    const did = randomPlcDid();
+    for (let i = 0; i < 5; i++) expect(await resolutionFailure(resolver.getSigningKey(did, false))).toBe('DidNotFound');
+    expect(plc.requests(did)).toBe(1);
+  });
+
+  it('refuses new DIDs while too many fetches are in flight, and recovers', async () => {
+    const { resolver } = setup({ maxConcurrentFetches: 4 });
+    const key = await Secp256k1Keypair.create();
+    const dids = Array.from({ length: 10 }, () => randomPlcDid());
+    for (const did of dids) plc.register(did, key, { kind: 'slow', delayMs: 300 });
+    const results = await Promise.all(dids.map((did) => resolver.getSigningKey(did, false).then(() => 'ok', (err: Error) => err.name)));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(4);
+    expect(results.filter((r) => r === 'DidResolverBusy')).toHaveLength(6);
+    // Busy is not remembered against the DID: once the others are done, it resolves.
+    const refused = dids[results.indexOf('DidResolverBusy')]!;
+    plc.register(refused, key);
+    expect(await resolver.getSigningKey(refused, false)).toBe(key.did());
   });
 
   it.each(['headers', 'body'] as const)('times out a PLC slow to send its %s', async (stage) => {

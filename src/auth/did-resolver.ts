@@ -23,7 +23,8 @@ export type DidResolutionFailure =
   | 'DidUnresolvable' // unsupported method, network error, bad status, bad document, no key
   | 'DidHostForbidden' // did:web host on a loopback, private or otherwise non-public address
   | 'DidDocumentTooLarge'
-  | 'DidResolutionTimeout';
+  | 'DidResolutionTimeout'
+  | 'DidResolverBusy'; // too many documents being fetched at once
 
 /** Every failure of getSigningKey; `name` says which, `message` is safe to show the caller. */
 export class DidResolutionError extends Error {
@@ -48,6 +49,10 @@ export interface DidResolverOptions {
   maxCachedDids?: number;
   /** At most one forced refresh per DID this often. */
   forcedRefreshIntervalMs?: number;
+  /** A DID that failed to resolve is not tried again for this long. */
+  failureTtlMs?: number;
+  /** Network fetches in flight at most; past it, new DIDs fail at once. */
+  maxConcurrentFetches?: number;
   /** DNS for did:web hosts, all addresses (tests swap it). */
   lookup?: (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 }
@@ -59,6 +64,10 @@ export const DID_RESOLVER_DEFAULTS = {
   maxTtlMs: 24 * 60 * 60_000,
   maxCachedDids: 100_000,
   forcedRefreshIntervalMs: 10_000,
+  // Forged tokens name any issuer they like, and verifyJwt resolves it before it checks the
+  // signature: without these two, every such request would be a fetch we make for them.
+  failureTtlMs: 60_000,
+  maxConcurrentFetches: 32,
 } as const;
 
 const PLC_DID = /^did:plc:[a-z2-7]{24}$/;
@@ -72,6 +81,7 @@ export class ServiceDidResolver implements SigningKeyResolver {
   /** One network fetch per DID at a time, however many requests wait on it. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly forcedAt: BoundedCache<string, number>;
+  private readonly failures: BoundedCache<string, { error: DidResolutionError; atMs: number }>;
 
   constructor(options: DidResolverOptions) {
     const d = DID_RESOLVER_DEFAULTS;
@@ -83,11 +93,14 @@ export class ServiceDidResolver implements SigningKeyResolver {
       maxTtlMs: options.maxTtlMs ?? d.maxTtlMs,
       maxCachedDids: options.maxCachedDids ?? d.maxCachedDids,
       forcedRefreshIntervalMs: options.forcedRefreshIntervalMs ?? d.forcedRefreshIntervalMs,
+      failureTtlMs: options.failureTtlMs ?? d.failureTtlMs,
+      maxConcurrentFetches: options.maxConcurrentFetches ?? d.maxConcurrentFetches,
     };
     this.lookup = options.lookup ?? ((hostname) => dnsLookup(hostname, { all: true, verbatim: true }));
     const cache = new DidDocumentCache(this.opts.staleTtlMs, this.opts.maxTtlMs, this.opts.maxCachedDids);
     this.resolver = new FetchingDidResolver(cache, (did) => this.fetchOnce(did));
     this.forcedAt = new BoundedCache(10_000);
+    this.failures = new BoundedCache(10_000);
   }
 
   async getSigningKey(did: string, forceRefresh: boolean): Promise<string> {
@@ -95,11 +108,16 @@ export class ServiceDidResolver implements SigningKeyResolver {
     if (!did.startsWith('did:plc:') && !did.startsWith('did:web:')) {
       throw new DidResolutionError('DidUnresolvable', did, 'only did:plc and did:web issuers are supported');
     }
+    const failed = this.failures.get(did);
+    if (failed && Date.now() - failed.atMs < this.opts.failureTtlMs) throw failed.error;
     let doc: DidDocument;
     try {
       doc = await this.resolver.ensureResolve(did, forceRefresh && this.mayForceRefresh(did));
     } catch (err) {
-      throw asResolutionError(did, err);
+      const error = asResolutionError(did, err);
+      // Busy is about us, not the DID: the next request may try again.
+      if (error.name !== 'DidResolverBusy') this.failures.set(did, { error, atMs: Date.now() });
+      throw error;
     }
     let key: string | undefined;
     try {
@@ -121,6 +139,9 @@ export class ServiceDidResolver implements SigningKeyResolver {
 
   private fetchOnce(did: string): Promise<unknown> {
     let pending = this.inflight.get(did);
+    if (pending === undefined && this.inflight.size >= this.opts.maxConcurrentFetches) {
+      return Promise.reject(new DidResolutionError('DidResolverBusy', did, 'too many DID documents are being fetched; try again'));
+    }
     if (pending === undefined) {
       pending = this.fetchWithDeadline(did).finally(() => this.inflight.delete(did));
       this.inflight.set(did, pending);
