@@ -23,9 +23,9 @@ const send = (message: WriterMessage) => port.postMessage(message);
 /** Everything that writes goes through this chain: one transaction at a time, with a pause after each. */
 let chain: Promise<void> = Promise.resolve();
 let closed = false;
-function serialize(task: () => void): Promise<void> {
+function serialize(task: () => void, onClosed?: () => void): Promise<void> {
   chain = chain.then(async () => {
-    if (closed) return;
+    if (closed) return onClosed?.();
     task();
     // Leave the write lock free for a moment so checkpoints (Litestream's) can take it.
     if (init.writerPauseMs > 0) await new Promise((resolve) => setTimeout(resolve, init.writerPauseMs));
@@ -33,29 +33,38 @@ function serialize(task: () => void): Promise<void> {
   return chain;
 }
 
+/** Runs a request in turn and always answers it: its result, or `failed` with the cause. */
+function answer(id: number, task: () => WriterMessage): void {
+  void serialize(
+    () => {
+      try {
+        send(task());
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        send({ type: 'failed', id, message: cause?.message ?? String(err), code: cause?.code });
+      }
+    },
+    // A request that arrives after close must not wait forever for its answer.
+    () => send({ type: 'failed', id, message: 'the writer is closed', code: undefined }),
+  );
+}
+
 port.on('message', (request: WriterRequest) => {
   switch (request.type) {
     case 'write':
-      void serialize(() => {
-        try {
-          const counts = writer.writeBatch(request.events, request.cursor);
-          send({ type: 'written', id: request.id, counts, liveLikes: writer.liveLikeCount() });
-        } catch (err) {
-          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-          send({ type: 'failed', id: request.id, message: cause?.message ?? String(err), code: cause?.code });
-        }
-      });
+      answer(request.id, () => ({
+        type: 'written',
+        id: request.id,
+        counts: writer.writeBatch(request.events, request.cursor),
+        liveLikes: writer.liveLikeCount(),
+      }));
       break;
     case 'interactions':
-      void serialize(() => {
-        try {
-          const stored = writer.writeInteractions(request.actorDid, request.interactions, request.timeUs);
-          send({ type: 'interactions-stored', id: request.id, stored });
-        } catch (err) {
-          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-          send({ type: 'failed', id: request.id, message: cause?.message ?? String(err), code: cause?.code });
-        }
-      });
+      answer(request.id, () => ({
+        type: 'interactions-stored',
+        id: request.id,
+        stored: writer.writeInteractions(request.actorDid, request.interactions, request.timeUs),
+      }));
       break;
     case 'close':
       void chain.then(() => {
