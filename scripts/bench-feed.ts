@@ -12,6 +12,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Rng } from './dataset/random.js';
 import { startPlcDirectory } from './standins/plc-directory.js';
 import { drawUsersByActivity, runFeedLoad, signTokens } from './bench/feed-load.js';
 import { ensureDataset, sumMetric, waitForIngestToSettle } from './bench/ingest-phase.js';
@@ -106,9 +107,8 @@ async function benchSize(likes: number) {
 
   // 3. Load: first pages at a fixed rate, users drawn by activity, ingest going on.
   console.error(`[${likes}] ready in ${startupS} s; ${rate} req/s for ${seconds} s...`);
-  let seed = 20261127;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const users = drawUsersByActivity(path.join(dataDir, 'feed.db'), USER_DRAWS, random);
+  const rng = new Rng(20261127);
+  const users = drawUsersByActivity(path.join(dataDir, 'feed.db'), USER_DRAWS, () => rng.float());
   const tokens = await signTokens(users, plc, SERVICE_DID);
   // Warm-up at the same rate: JIT, first token checks, DID documents; not measured.
   await runFeedLoad(base, FEED_URI, tokens, { ratePerS: rate, seconds: WARMUP_S, connections });

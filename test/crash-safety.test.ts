@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
 import { generateDataset } from '../scripts/dataset/generator.js';
+import { seeded } from './support/random.js';
 import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
 import { killAllServices, spawnService } from './support/child-service.js';
 import { likeFingerprint } from './support/db.js';
@@ -14,15 +15,6 @@ const KILLS = 5;
 /** Slow enough that every kill lands mid-stream. */
 const RATE_PER_S = 3_000;
 
-/** A small seeded PRNG, so a failing run can be repeated. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fingerprintOf(dbPath: string): string[] {
   const reader = openReader(dbPath, { busyTimeoutMs: 5000 });
@@ -73,7 +65,7 @@ describe('crash safety', () => {
     dirs.push(dataDir);
     const env = { DATA_DIR: dataDir, PORT: '0', JETSTREAM_URL: `${server.url}/subscribe`, INGEST_BATCH_WAIT_MS: '20' };
     const dbPath = path.join(dataDir, 'feed.db');
-    const random = mulberry32(20261127);
+    const random = seeded(20261127);
     const storedAfterKill: number[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
       const { child, exited } = spawnService(env);

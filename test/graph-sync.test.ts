@@ -10,6 +10,7 @@ import type { IngestEvent } from '../src/ingest/events.js';
 import { postUri } from '../src/ingest/identifiers.js';
 import { createLogger } from '../src/observability/logger.js';
 import { tempDatabase } from './support/db.js';
+import { seeded } from './support/random.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /** A did:plc for actor number i. */
@@ -242,7 +243,7 @@ describe('GraphSync', () => {
 
   it('stays equal to the database through a large randomized history: multi-step loads, writes during the load, pruning across chunks', async () => {
     const known = { actors: new Set<number>(), posts: new Set<number>() };
-    const rnd = random(2024);
+    const rnd = seeded(2024);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
     const ACTORS = 400;
     const ROUND_US = 3600 * SECOND_US;
@@ -322,14 +323,3 @@ describe('GraphSync', () => {
   });
 });
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,6 +4,7 @@ import { candidates, colikers, type ExplainCollector, type GraphView, seeds, top
 import { CHEAP, COLIKE_COUNT, DEFAULT, PRESETS, type RankerParams, withOverrides, workBound } from '../src/ranker/params.js';
 import { diversify, NO_SIGNALS, rankForUser, type UserSignals } from '../src/ranker/pipeline.js';
 import { computePopular } from '../src/ranker/popular.js';
+import { seeded } from './support/random.js';
 
 const NOW = 1_750_000_000;
 const HOUR = 3600;
@@ -69,24 +70,13 @@ function range(from: number, count: number): number[] {
 /** Caps far above anything the random world reaches: these tests are about the formula, not the caps. */
 const UNCAPPED: Partial<RankerParams> = { seedMaxLikes: 10_000, likersPerSeedPost: 10_000, maxColikers: 10_000, candidateLikesPerColiker: 10_000 };
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random world: 40 actors (U = 1; actor 2 very active), 80 posts by 15 authors,
  * likes spread over the last 100 hours. Tests on it lift the caps (UNCAPPED).
  */
 function randomWorld(seed: number): { likes: Like[]; authors: Map<number, number> } {
-  const rnd = random(seed);
+  const rnd = seeded(seed);
   const likes: Like[] = [];
   for (let actor = 1; actor <= 40; actor++) {
     const n = actor === 2 ? 60 : actor === U ? 12 : 3 + Math.floor(rnd() * 20);
@@ -357,7 +347,7 @@ describe('ranker kernel: the order it gives on hand-built graphs', () => {
   });
 
   it('never touches more than workBound(p) likes beyond the seeds', () => {
-    const rnd = random(99);
+    const rnd = seeded(99);
     const likes: Like[] = [];
     for (let k = 0; k < 40_000; k++) likes.push([1 + Math.floor(rnd() ** 2 * 600), 1 + Math.floor(rnd() ** 3 * 3000), rnd() * 90]);
     // Unique (actor, post) pairs.
@@ -460,7 +450,7 @@ describe('diversify', () => {
   });
 
   it.each([1, 2, 3, 4, 5])('keeps every page under the cap, loses nothing, keeps each author’s order (random list %i)', (seed) => {
-    const rnd = random(seed);
+    const rnd = seeded(seed);
     // 60 posts of 6 authors, skewed, then 120 posts of distinct authors to mix in.
     const authors: Record<number, number> = {};
     for (let post = 1; post <= 60; post++) authors[post] = 100 + Math.floor(rnd() ** 2 * 6);

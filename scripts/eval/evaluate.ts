@@ -14,6 +14,7 @@ import { rankForUser } from '../../src/ranker/pipeline.js';
 import { computePopular } from '../../src/ranker/popular.js';
 import { generateDataset, resolveOptions } from '../dataset/generator.js';
 import { buildWorld, type EvalWorld, type WorldStats } from './world.js';
+import { Rng } from '../dataset/random.js';
 
 export const DEFAULT_END_TIME_US = 1_750_000_000_000_000; // 2025-06-15T15:06:40Z, fixed for reproducible runs
 
@@ -168,17 +169,9 @@ export function eligibleUsers(world: EvalWorld, minBefore: number, minAfter: num
 export function sampleUsers(users: number[], max: number, seed: number): number[] {
   const out = [...users];
   if (out.length <= max) return out;
-  let state = (seed ^ 0x5bd1e995) >>> 0;
-  const next = (): number => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
   for (let i = 0; i < max; i++) {
-    const j = i + Math.floor(next() * (out.length - i));
+    const j = i + rng.below(out.length - i);
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out.slice(0, max).sort((a, b) => a - b);
