@@ -140,38 +140,28 @@ export class LikeGraph {
    * false or `maxLikes` were visited. Returns how many slots were touched (work done).
    */
   forEachLikeOfActor(actor: number, maxLikes: number, visit: (post: number, timeS: number) => boolean | void): number {
-    if (actor >= this.actorHead.length) return 0;
-    let touched = 0;
-    let visited = 0;
-    for (let id = this.actorHead[actor]!; id > this.floorId && visited < maxLikes; ) {
-      const chunk = this.chunks[chunkIndex(id)]!;
-      const i = slotIndex(id);
-      touched++;
-      const timeS = chunk.timeS[i]!;
-      if (timeS !== DEAD) {
-        visited++;
-        if (visit(chunk.post[i]!, timeS) === false) break;
-      }
-      id = chunk.prevByActor[i]!;
-    }
-    return touched;
+    return actor < this.actorHead.length ? this.walk(this.actorHead[actor]!, true, maxLikes, visit) : 0;
   }
 
   /** Calls `visit(actor, timeS)` for a post's live likers, newest first; as above. */
   forEachLikerOfPost(post: number, maxLikers: number, visit: (actor: number, timeS: number) => boolean | void): number {
-    if (post >= this.postHead.length) return 0;
+    return post < this.postHead.length ? this.walk(this.postHead[post]!, false, maxLikers, visit) : 0;
+  }
+
+  /** One linked list from `head`: an actor's (giving posts) or a post's (giving actors). */
+  private walk(head: number, byActor: boolean, max: number, visit: (other: number, timeS: number) => boolean | void): number {
     let touched = 0;
     let visited = 0;
-    for (let id = this.postHead[post]!; id > this.floorId && visited < maxLikers; ) {
+    for (let id = head; id > this.floorId && visited < max; ) {
       const chunk = this.chunks[chunkIndex(id)]!;
       const i = slotIndex(id);
       touched++;
       const timeS = chunk.timeS[i]!;
       if (timeS !== DEAD) {
         visited++;
-        if (visit(chunk.actor[i]!, timeS) === false) break;
+        if (visit(byActor ? chunk.post[i]! : chunk.actor[i]!, timeS) === false) break;
       }
-      id = chunk.prevByPost[i]!;
+      id = byActor ? chunk.prevByActor[i]! : chunk.prevByPost[i]!;
     }
     return touched;
   }
