@@ -6,6 +6,7 @@ import type { AppContext } from './context.js';
 import { WriterThread } from './db/writer-thread.js';
 import { createHttpApp, listen } from './http/server.js';
 import { Ingester } from './ingest/ingester.js';
+import { LitestreamMonitor } from './litestream/monitor.js';
 import { FeedEngine } from './ranker/feed-engine.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -23,6 +24,8 @@ export interface ServiceOverrides {
 interface PrimaryParts {
   writer: WriterThread;
   ingester: Ingester;
+  /** Present when the launcher runs the service under Litestream. */
+  litestream: LitestreamMonitor | undefined;
 }
 
 /**
@@ -91,6 +94,7 @@ export class FeedService {
     // Ingest first: its last batch is committed before the writer closes the database.
     await this.primary?.ingester.stop();
     await this.primary?.writer.stop();
+    this.primary?.litestream?.stop();
     this.engine?.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -120,6 +124,8 @@ export class FeedService {
     );
     metrics.likes.set(writer.liveLikeCount());
     const ingester = new Ingester({ config: config.ingest, sink: writer, storedCursor: writer.initialCursor, metrics, log });
-    return { writer, ingester };
+    const litestream = config.litestreamMetricsUrl ? new LitestreamMonitor(config.litestreamMetricsUrl, metrics) : undefined;
+    litestream?.start();
+    return { writer, ingester, litestream };
   }
 }

@@ -13,6 +13,8 @@ export interface Config {
   dataDir: string;
   dbPath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Litestream's Prometheus endpoint when the launcher runs the service under it. */
+  litestreamMetricsUrl: string | undefined;
   db: {
     busyTimeoutMs: number;
     /** Pages; 0 turns automatic checkpoints off (Litestream owns them). */
@@ -94,6 +96,7 @@ export function configFromEnv(env: Env): Config {
     dataDir,
     dbPath: path.join(dataDir, 'feed.db'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    litestreamMetricsUrl: read.optionalString('LITESTREAM_METRICS_URL'),
     db: {
       busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
       // 10,000 pages (40 MB): fewer, larger checkpoints; 1,000 cost ingest 12% (bench:ingest).

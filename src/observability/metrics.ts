@@ -107,6 +107,22 @@ export function createMetrics() {
       help: 'Size of the SQLite write-ahead log',
       registers,
     }),
+    litestreamUp: new Gauge({
+      name: 'feedgen_litestream_up',
+      help: "1 when Litestream's metrics endpoint answered the last poll (primary under the launcher only)",
+      registers,
+    }),
+    litestreamSyncErrors: new Gauge({
+      name: 'feedgen_litestream_sync_errors',
+      help: "Litestream's failed WAL syncs and checkpoints since it started",
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    litestreamReplicaStalledSeconds: new Gauge({
+      name: 'feedgen_litestream_replica_stalled_seconds',
+      help: "Seconds since the replica's WAL position last advanced (the heartbeat moves it every second while uploads succeed)",
+      registers,
+    }),
   };
 }
 

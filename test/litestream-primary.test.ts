@@ -1,0 +1,235 @@
+/**
+ * The primary as deployed: launcher → real `litestream replicate -exec` → service, into a
+ * real S3-compatible server on 127.0.0.1, then restores with the real binary.
+ */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDataset } from '../scripts/dataset/generator.js';
+import { startJetstreamReplay, type JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
+import { type S3Server, startS3Server } from '../scripts/standins/s3-server.js';
+import { listGenerations } from '../src/litestream/restore.js';
+import { readLitestreamSettings } from '../src/litestream/settings.js';
+import { freePort } from '../scripts/bench/processes.js';
+import { killAllPrimaries, likeIds, likesIn, type Primary, primaryEnv, restoreFrom, startPrimary } from './support/primary.js';
+import { metricValue, waitFor } from './support/service.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SYNC_INTERVAL_S = 1;
+
+function likeLines(likes: number, seed: number): string[] {
+  return [...generateDataset({ seed, likes, endTimeUs: Math.floor(Date.now() / 1000) * 1e6, malformedShare: 0 })];
+}
+
+/** Resolves once the primary's database stops growing (every sent frame stored). */
+async function ingestSettled(dbPath: string, replay: JetstreamReplayServer, total: number): Promise<number> {
+  await waitFor(() => (replay.stats().framesSent === total ? true : undefined), 120_000, 'replay sent everything');
+  let last = -1;
+  return waitFor(
+    async () => {
+      const count = likeIds(dbPath).length;
+      if (count === last) return count;
+      last = count;
+      await sleep(400);
+      return undefined;
+    },
+    30_000,
+    'ingest settled',
+  );
+}
+
+async function stopGracefully(primary: Primary): Promise<number | null> {
+  primary.child.kill('SIGTERM');
+  return primary.exited;
+}
+
+/**
+ * Commit time bounds of every like id, from polling the primary's own file: an id first
+ * seen at poll k was committed after poll k-1 and before poll k.
+ */
+class CommitClock {
+  private readonly bounds: { maxId: number; atMs: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  start(dbPath: string): void {
+    const poll = () => {
+      try {
+        const ids = likeIds(dbPath);
+        this.bounds.push({ maxId: ids.at(-1) ?? 0, atMs: Date.now() });
+      } catch {
+        // the file is not there yet
+      }
+    };
+    this.timer = setInterval(poll, 100);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** [not committed at, committed by] for a like id. */
+  window(id: number): [number, number] {
+    const index = this.bounds.findIndex((b) => b.maxId >= id);
+    if (index <= 0) return [-Infinity, index === 0 ? this.bounds[0]!.atMs : Infinity];
+    return [this.bounds[index - 1]!.atMs, this.bounds[index]!.atMs];
+  }
+}
+
+describe('Litestream on the primary', () => {
+  let s3: S3Server;
+  const dirs: string[] = [];
+  const tempFile = (name: string) => {
+    const dir = path.join(tmpdir(), `feedgen-restored-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    dirs.push(dir);
+    return path.join(dir, name);
+  };
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  });
+  afterAll(async () => {
+    killAllPrimaries();
+    await s3.close();
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+
+  it('restores exactly the committed likes after a SIGTERM mid-stream (the final batch is synced), and exits 0', async () => {
+    const lines = likeLines(20_000, 11);
+    const replay = await startJetstreamReplay({ lines, ratePerSec: 4000 });
+    const env = primaryEnv(s3, `${replay.url}/subscribe`);
+    dirs.push(env.DATA_DIR!);
+    const primary = startPrimary(env);
+    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    await waitFor(() => (likeIds(dbPath).length > 2000 ? true : undefined), 30_000, 'ingest under way');
+    await sleep(500);
+
+    expect(await stopGracefully(primary), primary.output()).toBe(0);
+    await replay.close();
+    const committed = likesIn(dbPath);
+    expect(committed.length).toBeGreaterThan(2000);
+    expect(replay.stats().framesSent).toBeLessThan(lines.length); // stopped mid-stream
+
+    const restored = await restoreFrom(env, tempFile('restored.db'));
+    expect(likesIn(restored.output)).toEqual(committed);
+    expect(restored.heartbeatMs).toBeGreaterThan(Date.now() - 60_000);
+  }, 90_000);
+
+  it('after a SIGKILL of the whole primary, the bucket alone loses at most ~one sync interval of likes', async () => {
+    const rate = 3000;
+    const lines = likeLines(30_000, 12);
+    const replay = await startJetstreamReplay({ lines, ratePerSec: rate });
+    const env = primaryEnv(s3, `${replay.url}/subscribe`);
+    dirs.push(env.DATA_DIR!);
+    const primary = startPrimary(env);
+    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    await waitFor(() => (likeIds(dbPath).length > 8000 ? true : undefined), 30_000, 'ingest under way');
+
+    primary.killAll();
+    await primary.exited;
+    await replay.close();
+    const local = likeIds(dbPath);
+    const restored = await restoreFrom(env, tempFile('after-kill.db'));
+    const recovered = likeIds(restored.output);
+
+    // What the bucket has is a prefix of what was committed: nothing invented, no holes.
+    expect(recovered).toEqual(local.slice(0, recovered.length));
+    const lost = local.length - recovered.length;
+    console.log(`SIGKILL at ${rate} events/s: ${local.length} likes committed, ${recovered.length} in the bucket, ${lost} lost`);
+    expect(lost).toBeLessThanOrEqual(rate * (SYNC_INTERVAL_S + 1));
+  }, 90_000);
+
+  it('restores to a point in time: everything committed before T - (sync + 1 s), nothing after T + 1 s', async () => {
+    const lines = likeLines(36_000, 13);
+    const replay = await startJetstreamReplay({ lines, ratePerSec: 3000 });
+    const env = primaryEnv(s3, `${replay.url}/subscribe`);
+    dirs.push(env.DATA_DIR!);
+    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const clock = new CommitClock();
+    const primary = startPrimary(env);
+    clock.start(dbPath);
+    await waitFor(() => (likeIds(dbPath).length > 6000 ? true : undefined), 30_000, 'ingest under way');
+    await sleep(3000);
+    const target = new Date();
+    await sleep(4000);
+    expect(await stopGracefully(primary)).toBe(0);
+    clock.stop();
+    await replay.close();
+
+    const restored = await restoreFrom(env, tempFile('pitr.db'), target.toISOString());
+    const present = new Set(likeIds(restored.output));
+    const mustHave = likeIds(dbPath).filter((id) => clock.window(id)[1] < target.getTime() - (SYNC_INTERVAL_S + 1) * 1000);
+    const mustNotHave = likeIds(dbPath).filter((id) => clock.window(id)[0] > target.getTime() + 1000);
+    expect(mustHave.length).toBeGreaterThan(1000);
+    expect(mustNotHave.length).toBeGreaterThan(1000);
+    expect(mustHave.filter((id) => !present.has(id))).toEqual([]);
+    expect(mustNotHave.filter((id) => present.has(id))).toEqual([]);
+  }, 90_000);
+
+  it('keeps ingesting while the object store is down for 30 s, then catches up: nothing lost', async () => {
+    const lines = likeLines(60_000, 14);
+    const replay = await startJetstreamReplay({ lines, ratePerSec: 1200 });
+    const port = await freePort();
+    const env = primaryEnv(s3, `${replay.url}/subscribe`, { PORT: String(port), LITESTREAM_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
+    dirs.push(env.DATA_DIR!);
+    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const stalledSeconds = async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      expect(metricValue(text, 'feedgen_litestream_up')).toBe(1);
+      return metricValue(text, 'feedgen_litestream_replica_stalled_seconds');
+    };
+    const primary = startPrimary(env);
+    await waitFor(() => (likeIds(dbPath).length > 3000 ? true : undefined), 30_000, 'ingest under way');
+
+    await s3.stop();
+    const beforeOutage = likeIds(dbPath).length;
+    await sleep(30_000);
+    const afterOutage = likeIds(dbPath).length;
+    const stalledDuringOutage = await stalledSeconds();
+    await s3.resume();
+
+    expect(afterOutage - beforeOutage).toBeGreaterThan(20_000); // ingest went on
+    expect(stalledDuringOutage).toBeGreaterThan(20);
+    const total = await ingestSettled(dbPath, replay, lines.length);
+    await waitFor(async () => ((await stalledSeconds()) < 3 ? true : undefined), 30_000, 'replica moving again');
+    expect(await stopGracefully(primary)).toBe(0);
+    await replay.close();
+
+    const restored = await restoreFrom(env, tempFile('after-outage.db'));
+    expect(likeIds(restored.output).length).toBe(total);
+    expect(likesIn(restored.output)).toEqual(likesIn(dbPath));
+  }, 150_000);
+
+  it('restores from before and after restarts, across a new generation on a fresh volume', async () => {
+    const lines = likeLines(24_000, 15);
+    const replay = await startJetstreamReplay({ lines, ratePerSec: 3000 });
+    const env = primaryEnv(s3, `${replay.url}/subscribe`);
+    dirs.push(env.DATA_DIR!);
+    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+
+    /** Runs the primary until `more` likes past `start` are stored, stops it, and returns its likes and a time after the stop. */
+    const runFor = async (start: number, more: number) => {
+      const primary = startPrimary(env);
+      await waitFor(() => (likeIds(dbPath).length > start + more ? true : undefined), 60_000, 'likes stored');
+      expect(await stopGracefully(primary)).toBe(0);
+      const likes = likesIn(dbPath);
+      await sleep(2000);
+      const after = new Date().toISOString();
+      await sleep(1000);
+      return { likes, after };
+    };
+
+    const first = await runFor(0, 4000);
+    const second = await runFor(first.likes.length, 4000); // plain restart, same volume
+    rmSync(env.DATA_DIR!, { recursive: true, force: true }); // the machine's volume is gone
+    const third = await runFor(second.likes.length, 4000); // restored on boot, then a new generation
+    await replay.close();
+
+    expect(third.likes.length).toBeGreaterThan(second.likes.length);
+    const generations = await listGenerations(readLitestreamSettings({ ...process.env, ...env }, env.DATA_DIR!));
+    expect(new Set(generations.map((g) => g.generation)).size).toBeGreaterThanOrEqual(2);
+    expect(likesIn((await restoreFrom(env, tempFile('gen-1.db'), first.after)).output)).toEqual(first.likes);
+    expect(likesIn((await restoreFrom(env, tempFile('gen-2.db'), second.after)).output)).toEqual(second.likes);
+    expect(likesIn((await restoreFrom(env, tempFile('latest.db'))).output)).toEqual(third.likes);
+  }, 150_000);
+});

@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openReader } from '../../src/db/database.js';
+import { restoreDatabase, type RestoreSummary } from '../../src/litestream/restore.js';
+import { readLitestreamSettings } from '../../src/litestream/settings.js';
+import type { S3Server } from '../../scripts/standins/s3-server.js';
+import { likeFingerprint } from './db.js';
+
+const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url));
+
+/** Every primary started here; a failed test must not leave one running. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach(killGroup));
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+export function killAllPrimaries(): void {
+  running.forEach(killGroup);
+  running.clear();
+}
+
+/**
+ * The primary as it runs in production: `src/launcher.ts` → `litestream replicate -exec`
+ * → the service, in a process group of its own so a test can SIGKILL all of it at once.
+ */
+export interface Primary {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+  /** SIGKILL to the launcher, Litestream and the service together: the machine dies. */
+  killAll(): void;
+}
+
+export function startPrimary(env: Record<string, string>): Primary {
+  const child = spawn(process.execPath, ['--import', 'tsx', LAUNCHER], {
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      INGEST_BATCH_WAIT_MS: '20',
+      JETSTREAM_RECONNECT_MIN_MS: '50',
+      JETSTREAM_RECONNECT_MAX_MS: '500',
+      LITESTREAM_METRICS_ADDR: 'off',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, exited, output: () => output, killAll: () => killGroup(child) };
+}
+
+/** A data folder for a primary that replicates to `s3` under its own key prefix. */
+export function primaryEnv(s3: S3Server, jetstreamUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'feedgen-primary-'));
+  return {
+    ...s3.env(),
+    DATA_DIR: dataDir,
+    JETSTREAM_URL: jetstreamUrl,
+    LITESTREAM_PATH: path.basename(dataDir),
+    ...extra,
+  };
+}
+
+/** Restores the bucket's copy of the primary with `env` into `output`. */
+export function restoreFrom(env: Record<string, string>, output: string, timestamp?: string): Promise<RestoreSummary> {
+  const settings = readLitestreamSettings({ ...process.env, ...env }, env.DATA_DIR!);
+  return restoreDatabase(settings, { output, timestamp });
+}
+
+/** Live likes of a database file, as comparable strings. */
+export function likesIn(dbPath: string): string[] {
+  const db = openReader(dbPath, { busyTimeoutMs: 5000 });
+  try {
+    return likeFingerprint(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Like rows ever committed (unliked ones too), by id: what the WAL carried. None before the schema exists. */
+export function likeIds(dbPath: string): number[] {
+  if (!existsSync(dbPath)) return [];
+  const db = openReader(dbPath, { busyTimeoutMs: 5000 });
+  try {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'likes'").get()) return [];
+    return db.prepare('SELECT id FROM likes ORDER BY id').pluck().all() as number[];
+  } finally {
+    db.close();
+  }
+}
