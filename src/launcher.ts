@@ -7,26 +7,17 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, configFromEnv } from './config/config.js';
-import { ConfigError, EnvReader } from './config/env.js';
+import { ConfigError } from './config/env.js';
 import { runPrimary } from './litestream/primary-runner.js';
-import { readLitestreamSettings } from './litestream/settings.js';
 import { createLogger } from './observability/logger.js';
 
 async function main(): Promise<number> {
-  // Both readers run, so one start reports every bad variable at once.
-  const problems: string[] = [];
-  let config: Config | undefined;
+  let config: Config;
   try {
     config = configFromEnv(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  const read = new EnvReader(process.env);
-  const settings = readLitestreamSettings(process.env, config?.dataDir ?? path.resolve(process.env.DATA_DIR || './data'), read);
-  problems.push(...read.problems);
-  if (!config || problems.length > 0) {
-    console.error(new ConfigError(problems).message);
+    console.error(err.message);
     return 2;
   }
   const { role } = config;
@@ -38,7 +29,7 @@ async function main(): Promise<number> {
     return new Promise<number>(() => {}); // main.ts exits the process itself
   }
 
-  return runPrimary(settings, serviceCommand(), log);
+  return runPrimary(config.litestream, serviceCommand(), log);
 }
 
 /** This same Node (and loader flags, e.g. tsx's) running main.ts/main.js beside this file. */

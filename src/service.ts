@@ -4,9 +4,13 @@ import { createServiceAuth, type ServiceAuth } from './auth/service-auth.js';
 import type { Config } from './config/config.js';
 import type { AppContext } from './context.js';
 import { WriterThread } from './db/writer-thread.js';
+import express, { type Express } from 'express';
 import { createHttpApp, listen } from './http/server.js';
 import { Ingester } from './ingest/ingester.js';
 import { LitestreamMonitor } from './litestream/monitor.js';
+import { Follower } from './replica/follower.js';
+import { ReplicaLayout } from './replica/layout.js';
+import { objectStoreFor } from './replica/object-store.js';
 import { FeedEngine } from './ranker/feed-engine.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -19,6 +23,11 @@ export interface ServiceOverrides {
   /** Bind address; tests use 127.0.0.1. */
   host?: string;
 }
+
+/** In-flight requests get this long to finish on stop. */
+const HTTP_DRAIN_MS = 2000;
+/** Between a replica's attempts to find a copy in the bucket. */
+const BOOTSTRAP_RETRY_MS = 2000;
 
 /** The primary's writing parts: present only where this process owns the database. */
 interface PrimaryParts {
@@ -36,6 +45,9 @@ export class FeedService {
   private server: Server | undefined;
   private primary: PrimaryParts | undefined;
   private engine: FeedEngine | undefined;
+  private follower: Follower | undefined;
+  /** What the HTTP server runs: replaced once a replica's copy is ready. */
+  private app!: Express;
   private stopping = false;
 
   private readonly auth: ServiceAuth;
@@ -57,24 +69,106 @@ export class FeedService {
 
   async start(): Promise<void> {
     const { config, log } = this.ctx;
-    if (config.role === 'primary') this.primary = await this.openPrimary();
-    // The writer made the database; a replica gets its file from the follower (not built yet).
-    if (this.primary) this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
+    if (config.role === 'primary') {
+      this.primary = await this.openPrimary();
+      this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
+    }
+    // HTTP answers from the start; a replica's app is rebuilt once its copy exists.
+    this.app = this.buildApp();
+    const front = express();
+    front.use((req, res, next) => this.app(req, res, next));
+    this.server = await listen(front, config.port, this.host);
+    this.primary?.ingester.start();
+    if (config.role === 'primary') this.startEngine();
+    else this.startReplica();
+    log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
+  }
+
+  private buildApp(): Express {
     const writer = this.primary?.writer;
-    const app = createHttpApp(this.ctx, {
+    return createHttpApp(this.ctx, {
       feed: this.engine,
       verifyUser: this.auth.verify,
       recordInteractions: writer && ((did, interactions) => writer.writeInteractions(did, interactions)),
+      replica: this.follower,
     });
-    this.server = await listen(app, config.port, this.host);
-    this.primary?.ingester.start();
-    // The graph loads in the background; health says when it is ready.
+  }
+
+  /** The graph loads in the background; health says when it is ready. */
+  private startEngine(): void {
     this.engine?.start().catch((err: unknown) => {
       if (this.stopping) return; // the database closed under the load: a stop, not a failure
-      log.fatal({ err }, 'like graph failed to load');
+      this.ctx.log.fatal({ err }, 'like graph failed to load');
       this.onFatal(err instanceof Error ? err : new Error(String(err)));
     });
-    log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
+  }
+
+  /**
+   * A replica restores (or resumes) its copy from the bucket, retrying until the primary
+   * has uploaded a generation, then serves from it while the follower keeps it current.
+   */
+  private startReplica(): void {
+    const { config, metrics, log } = this.ctx;
+    const { store, root } = objectStoreFor(config.litestream);
+    const follower = new Follower({
+      store,
+      layout: new ReplicaLayout(root),
+      dbPath: config.dbPath,
+      log,
+      metrics,
+      pollMs: config.replica.pollMs,
+      stallMs: config.replica.stallMs,
+      onRestored: () => this.reloadReplicaEngine(),
+    });
+    this.follower = follower;
+    const bootstrap = async () => {
+      while (!this.stopping) {
+        try {
+          await follower.bootstrap();
+          return true;
+        } catch (err) {
+          log.warn({ err: String(err) }, 'replica: no copy yet, retrying');
+          await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_RETRY_MS));
+        }
+      }
+      return false;
+    };
+    void bootstrap().then((ready) => {
+      if (!ready || this.stopping) return;
+      const engine = FeedEngine.open(config.dbPath, config, metrics, log);
+      this.engine = engine;
+      follower.setExclusive((apply) => engine.withDatabaseClosed(apply));
+      this.app = this.buildApp();
+      this.startEngine();
+      follower.start();
+    });
+  }
+
+  /**
+   * A new generation was swapped in (the primary restarted, or was rolled back): its
+   * rows may not continue the old ids, so a new like graph loads from it while the old
+   * one serves, then takes over.
+   */
+  private reloadReplicaEngine(): void {
+    const { config, metrics, log } = this.ctx;
+    const follower = this.follower!;
+    const old = this.engine;
+    const next = FeedEngine.open(config.dbPath, config, metrics, log);
+    follower.setExclusive((apply) => next.withDatabaseClosed(() => (old ? old.withDatabaseClosed(apply) : apply())));
+    next.start().then(
+      () => {
+        if (this.stopping) return next.stop();
+        this.engine = next;
+        follower.setExclusive((apply) => next.withDatabaseClosed(apply));
+        this.app = this.buildApp();
+        old?.stop();
+        log.info('replica: like graph reloaded from the new generation');
+      },
+      (err: unknown) => {
+        log.fatal({ err }, 'like graph failed to reload');
+        this.onFatal(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   }
 
   /** The feed behind the XRPC routes; undefined until the database exists. */
@@ -91,17 +185,26 @@ export class FeedService {
   async stop(): Promise<void> {
     const { log } = this.ctx;
     this.stopping = true;
-    // Ingest first: its last batch is committed before the writer closes the database.
+    // HTTP first: no new request, and those under way (a sendInteractions waiting on the
+    // writer) finish while the writer still runs.
+    await this.closeHttp();
+    // Then ingest: its last batch is committed before the writer closes the database.
     await this.primary?.ingester.stop();
     await this.primary?.writer.stop();
     this.primary?.litestream?.stop();
+    this.follower?.stop();
     this.engine?.stop();
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
     log.info('service stopped');
+  }
+
+  private async closeHttp(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+    await closed;
+    clearTimeout(deadline);
   }
 
   private async openPrimary(): Promise<PrimaryParts> {

@@ -199,11 +199,11 @@ describe('launcher', () => {
     const primary = startPrimary(env);
     const dbPath = path.join(env.DATA_DIR, 'feed.db');
     await waitFor(() => (likeIds(dbPath).length >= 105 ? true : undefined), 30_000, 'capture stored');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Litestream opens the database at its first sync; a stop before that has nothing to sync yet.
+    await waitFor(() => (existsSync(path.join(env.DATA_DIR, 'litestream-replica', 'generations')) ? true : undefined), 30_000, 'first sync');
     primary.child.kill('SIGTERM');
     expect(await primary.exited, primary.output()).toBe(0);
     await replay.close();
-    expect(existsSync(path.join(env.DATA_DIR, 'litestream-replica', 'generations'))).toBe(true);
     const restored = await restoreFrom(env, path.join(tempDir(), 'restored.db'));
     expect(likesIn(restored.output)).toEqual(likesIn(dbPath));
     expect(restored.likes).toBeGreaterThan(50);

@@ -3,24 +3,17 @@
  * real S3-compatible server on 127.0.0.1, then restores with the real binary.
  */
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset } from '../scripts/dataset/generator.js';
-import { startJetstreamReplay, type JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
-import { type S3Server, startS3Server } from '../scripts/standins/s3-server.js';
+import { describe, expect, it } from 'vitest';
+import type { JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
 import { listGenerations } from '../src/litestream/restore.js';
 import { readLitestreamSettings } from '../src/litestream/settings.js';
 import { freePort } from '../scripts/bench/processes.js';
-import { killAllPrimaries, likeIds, likesIn, type Primary, primaryEnv, restoreFrom, startPrimary } from './support/primary.js';
+import { likeIds, likeLines, likesIn, type Primary, primarySuite, restoreFrom, startPrimary } from './support/primary.js';
 import { metricValue, waitFor } from './support/service.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SYNC_INTERVAL_S = 1;
-
-function likeLines(likes: number, seed: number): string[] {
-  return [...generateDataset({ seed, likes, endTimeUs: Math.floor(Date.now() / 1000) * 1e6, malformedShare: 0 })];
-}
 
 /** Resolves once the primary's database stops growing (every sent frame stored). */
 async function ingestSettled(dbPath: string, replay: JetstreamReplayServer, total: number): Promise<number> {
@@ -77,30 +70,13 @@ class CommitClock {
 }
 
 describe('Litestream on the primary', () => {
-  let s3: S3Server;
-  const dirs: string[] = [];
-  const tempFile = (name: string) => {
-    const dir = path.join(tmpdir(), `feedgen-restored-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    dirs.push(dir);
-    return path.join(dir, name);
-  };
-
-  beforeAll(async () => {
-    s3 = await startS3Server();
-  });
-  afterAll(async () => {
-    killAllPrimaries();
-    await s3.close();
-    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  });
+  const suite = primarySuite();
+  const tempFile = (name: string) => path.join(suite.tempDir(), name);
 
   it('restores exactly the committed likes after a SIGTERM mid-stream (the final batch is synced), and exits 0', async () => {
     const lines = likeLines(20_000, 11);
-    const replay = await startJetstreamReplay({ lines, ratePerSec: 4000 });
-    const env = primaryEnv(s3, `${replay.url}/subscribe`);
-    dirs.push(env.DATA_DIR!);
+    const { replay, env, dbPath } = await suite.stream(lines, 4000);
     const primary = startPrimary(env);
-    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
     await waitFor(() => (likeIds(dbPath).length > 2000 ? true : undefined), 30_000, 'ingest under way');
     await sleep(500);
 
@@ -118,10 +94,7 @@ describe('Litestream on the primary', () => {
   it('after a SIGKILL of the whole primary, the bucket alone lacks only the last ~sync interval of likes', async () => {
     const rate = 3000;
     const lines = likeLines(30_000, 12);
-    const replay = await startJetstreamReplay({ lines, ratePerSec: rate });
-    const env = primaryEnv(s3, `${replay.url}/subscribe`);
-    dirs.push(env.DATA_DIR!);
-    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const { replay, env, dbPath } = await suite.stream(lines, rate);
     const clock = new CommitClock();
     const primary = startPrimary(env);
     clock.start(dbPath);
@@ -148,10 +121,7 @@ describe('Litestream on the primary', () => {
 
   it('restores to a point in time: everything committed before T - (sync + 1 s), nothing after T + 1 s', async () => {
     const lines = likeLines(36_000, 13);
-    const replay = await startJetstreamReplay({ lines, ratePerSec: 3000 });
-    const env = primaryEnv(s3, `${replay.url}/subscribe`);
-    dirs.push(env.DATA_DIR!);
-    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const { replay, env, dbPath } = await suite.stream(lines, 3000);
     const clock = new CommitClock();
     const primary = startPrimary(env);
     clock.start(dbPath);
@@ -175,11 +145,9 @@ describe('Litestream on the primary', () => {
 
   it('keeps ingesting while the object store is down for 30 s, then catches up: nothing lost', async () => {
     const lines = likeLines(60_000, 14);
-    const replay = await startJetstreamReplay({ lines, ratePerSec: 1200 });
     const port = await freePort();
-    const env = primaryEnv(s3, `${replay.url}/subscribe`, { PORT: String(port), LITESTREAM_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
-    dirs.push(env.DATA_DIR!);
-    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const { replay, env, dbPath } = await suite.stream(lines, 1200, { PORT: String(port), LITESTREAM_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
+    const s3 = suite.s3();
     const stalledSeconds = async () => {
       const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
       expect(metricValue(text, 'feedgen_litestream_up')).toBe(1);
@@ -209,10 +177,7 @@ describe('Litestream on the primary', () => {
 
   it('restores from before and after restarts, across a new generation on a fresh volume', async () => {
     const lines = likeLines(24_000, 15);
-    const replay = await startJetstreamReplay({ lines, ratePerSec: 3000 });
-    const env = primaryEnv(s3, `${replay.url}/subscribe`);
-    dirs.push(env.DATA_DIR!);
-    const dbPath = path.join(env.DATA_DIR!, 'feed.db');
+    const { replay, env, dbPath } = await suite.stream(lines, 3000);
 
     /** Runs the primary until `more` likes past `start` are stored, stops it, and returns its likes and a time after the stop. */
     const runFor = async (start: number, more: number) => {

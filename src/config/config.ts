@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { isValidHandle } from '@atproto/syntax';
 import { isDid, isRecordKey } from '../ingest/identifiers.js';
+import { readLitestreamSettings, type LitestreamSettings } from '../litestream/settings.js';
 import { type Env, EnvReader } from './env.js';
 
 /** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */
@@ -9,12 +10,22 @@ export interface Config {
   /** Fly region of this machine and of the primary (both undefined off Fly). */
   region: string | undefined;
   primaryRegion: string | undefined;
+  /** On a replica, reads are replayed to the primary when its copy is older than this. */
+  maxReplicaLagSeconds: number;
   port: number;
   dataDir: string;
   dbPath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Litestream's Prometheus endpoint when the launcher runs the service under it. */
   litestreamMetricsUrl: string | undefined;
+  /** Where Litestream replicates (primary) and what a replica follows. */
+  litestream: LitestreamSettings;
+  replica: {
+    /** Wait between follower polls that found nothing new. */
+    pollMs: number;
+    /** Nothing new for this long: look for a new generation or a retention gap. */
+    stallMs: number;
+  };
   db: {
     busyTimeoutMs: number;
     /** Pages; 0 turns automatic checkpoints off (Litestream owns them). */
@@ -92,11 +103,18 @@ export function configFromEnv(env: Env): Config {
     role,
     region,
     primaryRegion,
+    // The heartbeat moves every second and Litestream uploads every second: a healthy copy is 1-3 s behind.
+    maxReplicaLagSeconds: read.number('MAX_REPLICA_LAG', 10, 1, 86_400),
     port: read.int('PORT', 3000, 0, 65535),
     dataDir,
     dbPath: path.join(dataDir, 'feed.db'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     litestreamMetricsUrl: read.optionalString('LITESTREAM_METRICS_URL'),
+    litestream: readLitestreamSettings(env, dataDir, read),
+    replica: {
+      pollMs: read.int('REPLICA_POLL_MS', 1000, 50, 60_000),
+      stallMs: read.int('REPLICA_STALL_MS', 10_000, 1000, 3_600_000),
+    },
     db: {
       busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
       // 10,000 pages (40 MB): fewer, larger checkpoints; 1,000 cost ingest 12% (bench:ingest).

@@ -14,11 +14,16 @@ const MORE = interactionCode('app.bsky.feed.defs#requestMore');
 
 /** Names to ids and back, through indexed lookups on a read-only connection. */
 export class SqliteFeedLookup implements FeedLookup {
-  private readonly actorByDid: Statement<[string], { id: number }>;
-  private readonly postById: Statement<[number], { did: string; rkey: string }>;
-  private readonly interactionsOf: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
+  private actorByDid!: Statement<[string], { id: number }>;
+  private postById!: Statement<[number], { did: string; rkey: string }>;
+  private interactionsOf!: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
 
   constructor(db: Database) {
+    this.attach(db);
+  }
+
+  /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
+  attach(db: Database): void {
     this.actorByDid = db.prepare('SELECT id FROM actors WHERE did = ?');
     this.postById = db.prepare('SELECT a.did, p.rkey FROM posts p JOIN actors a ON a.id = p.author_id WHERE p.id = ?');
     this.interactionsOf = db.prepare(

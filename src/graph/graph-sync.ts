@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { META } from '../db/meta.js';
 import { CHANGE_KIND, POST_FLAGS } from '../db/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,36 +25,18 @@ export class GraphSync {
   private lastLikeId = 0;
   private lastPostId = 0;
   private lastChangeSeq = 0;
-  private readonly stmt: {
-    posts: Statement<[number, number], [number, number, number]>;
-    likes: Statement<[number, number], [number, number, number, number, number]>;
-    changes: Statement<[number, number], [number, number, number]>;
-    actorActive: Statement<[number], { active: number }>;
-    inactiveActors: Statement<[], [number]>;
-    maxChangeSeq: Statement<[], { seq: number | null }>;
-    prunedLikeId: Statement<[], { value: number }>;
-    likeCount: Statement<[], { n: number }>;
-  };
+  private stmt!: ReturnType<typeof prepareStatements>;
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly log: Logger,
   ) {
-    this.stmt = {
-      posts: db.prepare<[number, number], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id > ? ORDER BY id LIMIT ?').raw(),
-      likes: db
-        .prepare<[number, number], [number, number, number, number, number]>(
-          'SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?',
-        )
-        .raw(),
-      changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
-      actorActive: db.prepare('SELECT active FROM actors WHERE id = ?'),
-      inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
-      maxChangeSeq: db.prepare('SELECT max(seq) AS seq FROM changes'),
-      prunedLikeId: db.prepare(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
-      // An estimate for progress logs: a count(*) would scan the whole table first.
-      likeCount: db.prepare('SELECT coalesce(max(id), 0) AS n FROM likes'),
-    };
+    this.attach(db);
+  }
+
+  /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
+  attach(db: Database): void {
+    this.stmt = prepareStatements(db);
   }
 
   /**
@@ -126,4 +108,20 @@ export class GraphSync {
       }
     }
   }
+}
+
+function prepareStatements(db: Database) {
+  return {
+    posts: db.prepare<[number, number], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id > ? ORDER BY id LIMIT ?').raw(),
+    likes: db
+      .prepare<[number, number], [number, number, number, number, number]>('SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?')
+      .raw(),
+    changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+    actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),
+    inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
+    maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
+    prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
+    // An estimate for progress logs: a count(*) would scan the whole table first.
+    likeCount: db.prepare<[], { n: number }>('SELECT coalesce(max(id), 0) AS n FROM likes'),
+  };
 }

@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
 import type { FeedEngine } from '../ranker/feed-engine.js';
+import type { ReplicaStatus } from '../replica/replica-status.js';
 import { RateLimiter } from './rate-limit.js';
+import { replayStaleReads, replayWrites } from './replay-to-primary.js';
 import { describeFeedGeneratorRoute } from './routes/describe-feed-generator.js';
 import { didDocumentRoute } from './routes/did-document.js';
 import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleton.js';
@@ -15,6 +17,8 @@ export interface HttpDeps {
   feed: FeedEngine | undefined;
   verifyUser: VerifyUser;
   recordInteractions: SendInteractionsDeps['record'];
+  /** The follower's view of this replica's copy; undefined on the primary. */
+  replica?: ReplicaStatus;
 }
 
 /** Per requesting user: generous for people, a wall for loops. */
@@ -29,14 +33,17 @@ const ANONYMOUS_RATE_LIMIT = { perSecond: 200, burst: 400 };
 export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  const { feedgen } = ctx.config;
+  const { feedgen, role } = ctx.config;
 
-  app.get('/xrpc/_health', healthRoute(ctx, deps.feed));
+  // First, before any body parser: a replica hands every write to the primary unread.
+  if (role === 'replica') app.use(replayWrites(ctx));
+  app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica));
   app.get('/metrics', metricsRoute(ctx));
   app.get('/.well-known/did.json', didDocumentRoute(feedgen));
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
   app.get(
     '/xrpc/app.bsky.feed.getFeedSkeleton',
+    ...(role === 'replica' ? [replayStaleReads(ctx, deps.replica, () => deps.feed?.isReady ?? false)] : []),
     getFeedSkeletonRoute({
       feedgen,
       feed: deps.feed,

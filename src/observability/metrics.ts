@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Every metric the service exports, created once per process (tests make their own
@@ -102,9 +102,42 @@ export function createMetrics() {
       labelNames: ['to'] as const,
       registers,
     }),
+    flyReplays: new Counter({
+      name: 'feedgen_fly_replays_total',
+      help: 'Requests a replica handed to the primary region with fly-replay, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    replicaStaleReads: new Counter({
+      name: 'feedgen_replica_stale_reads_total',
+      help: 'Feed requests a replica served although it would have replayed them (already replayed, or no primary region), by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     walBytes: new Gauge({
       name: 'feedgen_wal_bytes',
       help: 'Size of the SQLite write-ahead log',
+      registers,
+    }),
+    replicaLagSeconds: new Gauge({
+      name: 'feedgen_replica_lag_seconds',
+      help: "Replica: seconds since the primary's heartbeat as the local copy holds it (-1 before the first)",
+      registers,
+    }),
+    replicaAppliedBytes: new Counter({
+      name: 'feedgen_replica_applied_bytes_total',
+      help: 'Replica: WAL bytes applied from the bucket',
+      registers,
+    }),
+    replicaApplySeconds: new Histogram({
+      name: 'feedgen_replica_apply_seconds',
+      help: 'Replica: time to check and write one WAL segment (the event loop is held meanwhile)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    replicaFollowErrors: new Counter({
+      name: 'feedgen_replica_follow_errors_total',
+      help: 'Replica: follower polls that failed (the bucket unreachable, a damaged segment)',
       registers,
     }),
     litestreamUp: new Gauge({

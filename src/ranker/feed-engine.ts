@@ -19,6 +19,7 @@ import { computePopular } from './popular.js';
 export class FeedEngine {
   readonly ranker: FeedRanker;
   private readonly sync: GraphSync;
+  private readonly lookup: SqliteFeedLookup;
   private popular: Int32Array = new Int32Array(0);
   /** Graph size at the last popular refresh. */
   private popularFromLikes = 0;
@@ -32,12 +33,14 @@ export class FeedEngine {
   private loopLagMs = 0;
 
   private constructor(
-    private readonly db: Database,
+    private db: Database,
+    private readonly reopen: () => Database,
     private readonly config: Config['feed'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
     this.sync = new GraphSync(db, log);
+    this.lookup = new SqliteFeedLookup(db);
     const governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
       log.warn({ preset: to }, 'ranker preset switched');
       metrics.rankerPresetSwitches.inc({ to });
@@ -46,7 +49,7 @@ export class FeedEngine {
     this.reportPreset(governor.current);
     this.ranker = new FeedRanker({
       graph: this.sync.graph,
-      lookup: new SqliteFeedLookup(db),
+      lookup: this.lookup,
       pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
       governor,
       popular: () => this.popular,
@@ -55,7 +58,24 @@ export class FeedEngine {
   }
 
   static open(dbPath: string, config: Config, metrics: Metrics, log: Logger): FeedEngine {
-    return new FeedEngine(openReader(dbPath, config.db), config.feed, metrics, log);
+    const reopen = () => openReader(dbPath, config.db);
+    return new FeedEngine(reopen(), reopen, config.feed, metrics, log);
+  }
+
+  /**
+   * Runs `change` with this engine's connection closed, then reopens it. A replica's
+   * follower writes the file this way: an open connection would keep serving pages
+   * from its cache. Everything here is synchronous, so no request sees the gap.
+   */
+  withDatabaseClosed(change: () => void): void {
+    this.db.close();
+    try {
+      change();
+    } finally {
+      this.db = this.reopen();
+      this.sync.attach(this.db);
+      this.lookup.attach(this.db);
+    }
   }
 
   get isReady(): boolean {

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { openReader } from '../../src/db/database.js';
 import { restoreDatabase, type RestoreSummary } from '../../src/litestream/restore.js';
 import { readLitestreamSettings } from '../../src/litestream/settings.js';
-import type { S3Server } from '../../scripts/standins/s3-server.js';
+import { generateDataset } from '../../scripts/dataset/generator.js';
+import { startJetstreamReplay } from '../../scripts/standins/jetstream-server.js';
+import { type S3Server, startS3Server } from '../../scripts/standins/s3-server.js';
 import { likeFingerprint } from './db.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url));
@@ -106,4 +109,42 @@ export function likeIds(dbPath: string): number[] {
   } finally {
     db.close();
   }
+}
+
+/** A generated like stream ending now (no malformed lines: these tests count likes). */
+export function likeLines(likes: number, seed: number): string[] {
+  return [...generateDataset({ seed, likes, endTimeUs: Math.floor(Date.now() / 1000) * 1e6, malformedShare: 0 })];
+}
+
+/**
+ * One S3 server for a suite, temporary folders removed after it, every primary killed:
+ * registers its own beforeAll/afterAll.
+ */
+export function primarySuite() {
+  let s3: S3Server | undefined;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  });
+  afterAll(async () => {
+    killAllPrimaries();
+    await s3?.close();
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+  const suite = {
+    s3: () => s3!,
+    tempDir: () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'feedgen-test-'));
+      dirs.push(dir);
+      return dir;
+    },
+    /** A replay of `lines` at `ratePerSec` and a primary's environment replicating to the suite's S3. */
+    async stream(lines: string[], ratePerSec: number, extra: Record<string, string> = {}) {
+      const replay = await startJetstreamReplay({ lines, ratePerSec });
+      const env = primaryEnv(suite.s3(), `${replay.url}/subscribe`, extra);
+      dirs.push(env.DATA_DIR!);
+      return { replay, env, dbPath: path.join(env.DATA_DIR!, 'feed.db') };
+    },
+  };
+  return suite;
 }

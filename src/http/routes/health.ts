@@ -1,10 +1,24 @@
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../../context.js';
 import type { FeedEngine } from '../../ranker/feed-engine.js';
+import type { ReplicaStatus } from '../../replica/replica-status.js';
 
-/** Liveness: answers while the process serves, with what it is and whether its feed is ready. */
-export function healthRoute(ctx: AppContext, feed: FeedEngine | undefined): RequestHandler {
+/**
+ * Liveness: answers while the process serves, with what it is, how far behind its copy
+ * is (0 on the primary, null before a replica's first heartbeat), and whether it can
+ * serve feeds: the graph loaded and, on a replica, caught up with the primary once.
+ */
+export function healthRoute(ctx: AppContext, feed: FeedEngine | undefined, replica: ReplicaStatus | undefined): RequestHandler {
+  const { role, region } = ctx.config;
   return (_req, res) => {
-    res.json({ version: ctx.version, role: ctx.config.role, region: ctx.config.region ?? null, ready: feed?.isReady ?? false });
+    const lagSeconds = role === 'primary' ? 0 : replica?.lagSeconds();
+    const caughtUp = role === 'primary' || (replica?.caughtUp() ?? false);
+    res.json({
+      version: ctx.version,
+      role,
+      region: region ?? null,
+      ready: (feed?.isReady ?? false) && caughtUp,
+      lag_seconds: lagSeconds === undefined ? null : Math.round(lagSeconds * 1000) / 1000,
+    });
   };
 }

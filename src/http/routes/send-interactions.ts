@@ -2,8 +2,10 @@ import express, { type RequestHandler } from 'express';
 import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server';
 import type { Interaction } from '../../db/event-writer.js';
 import { INTERACTION_EVENTS, type InteractionEvent } from '../../db/schema.js';
+import { WriteFailedError } from '../../db/writer-thread.js';
 import { checkPostUri, isAtUri } from '../../ingest/identifiers.js';
 import type { RateLimiter } from '../rate-limit.js';
+import { unavailable } from '../replay-to-primary.js';
 import { xrpcRoute } from '../xrpc.js';
 import type { VerifyUser } from './get-feed-skeleton.js';
 
@@ -33,11 +35,22 @@ export function sendInteractionsRoutes(deps: SendInteractionsDeps): RequestHandl
       if (userDid === undefined) throw new AuthRequiredError('sendInteractions needs a service JWT', 'AuthMissing');
       deps.limiter.take(userDid);
       const interactions = parseInteractions(req.body);
-      if (!deps.record) throw new InvalidRequestError('this node does not store interactions', 'NotPrimary');
-      if (interactions.length > 0) await deps.record(userDid, interactions);
+      // Replicas replay writes before this route; a primary without its writer cannot store.
+      if (!deps.record) throw unavailable('NotPrimary', 'this machine does not store interactions');
+      if (interactions.length > 0) await storeOrUnavailable(deps.record, userDid, interactions);
       res.json({});
     }),
   ];
+}
+
+/** A failed write (full disk, writer stopping) is a 503 to retry, not a 500. */
+async function storeOrUnavailable(record: NonNullable<SendInteractionsDeps['record']>, userDid: string, interactions: Interaction[]) {
+  try {
+    await record(userDid, interactions);
+  } catch (err) {
+    if (err instanceof WriteFailedError) throw unavailable('WriteUnavailable', `the interactions could not be stored now (${err.code ?? 'write failed'}); try again`);
+    throw err;
+  }
 }
 
 /** Checks the body against the lexicon; keeps the known events, drops the rest. */

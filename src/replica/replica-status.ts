@@ -1,0 +1,10 @@
+/**
+ * What the HTTP layer needs to know of a replica's follower: how stale its copy is, and
+ * whether it has ever caught up with the primary's uploads.
+ */
+export interface ReplicaStatus {
+  /** Seconds since the primary's heartbeat as this copy holds it; undefined before the first one. */
+  lagSeconds(): number | undefined;
+  /** True once the follower has applied everything the bucket held, at least once. */
+  caughtUp(): boolean;
+}

@@ -1,0 +1,126 @@
+/**
+ * A replica following a real primary (launcher → Litestream → service) through a real
+ * S3-compatible server: the follower alone, then the whole service in the replica role.
+ */
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { readLitestreamSettings } from '../src/litestream/settings.js';
+import { createLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { Follower } from '../src/replica/follower.js';
+import { ReplicaLayout } from '../src/replica/layout.js';
+import { objectStoreFor } from '../src/replica/object-store.js';
+import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from './support/primary.js';
+import { metricValue, startTestService, testConfig, waitFor } from './support/service.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function followerFor(env: Record<string, string>, dbPath: string) {
+  const settings = readLitestreamSettings({ ...process.env, ...env }, env.DATA_DIR!);
+  const { store, root } = objectStoreFor(settings);
+  const follower = new Follower({
+    store,
+    layout: new ReplicaLayout(root),
+    dbPath,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+    pollMs: 200,
+    stallMs: 2000,
+  });
+  return { follower, store };
+}
+
+function integrity(dbPath: string): string {
+  const db = new BetterSqlite3(dbPath, { readonly: true });
+  try {
+    return db.pragma('integrity_check', { simple: true }) as string;
+  } finally {
+    db.close();
+  }
+}
+
+describe('replica follower', () => {
+  const suite = primarySuite();
+
+  it('follows a primary during ingest, resumes after a restart, and follows it into a new generation', async () => {
+    const { replay, env, dbPath: primaryDb } = await suite.stream(likeLines(30_000, 21), 3000);
+    const replicaDb = path.join(suite.tempDir(), 'feed.db');
+
+    let primary = startPrimary(env);
+    await waitFor(() => (likeIds(primaryDb).length > 3000 ? true : undefined), 30_000, 'primary ingesting');
+    await sleep(1500); // a first upload
+    let { follower } = followerFor(env, replicaDb);
+    await follower.bootstrap();
+    follower.start();
+    // Under way: the copy trails by about a sync interval, never by much more.
+    await waitFor(() => (likeIds(replicaDb).length > 6000 ? true : undefined), 30_000, 'replica following');
+    await waitFor(() => (follower.caughtUp() ? true : undefined), 10_000, 'first time caught up');
+    expect(follower.lagSeconds()!).toBeLessThan(5);
+    follower.stop();
+
+    // A restart of the replica resumes where it was: no listing, no snapshot download.
+    const resumed = followerFor(env, replicaDb);
+    follower = resumed.follower;
+    await follower.bootstrap();
+    expect(resumed.store.requests.LIST).toBe(0);
+    follower.start();
+
+    expect(await (primary.child.kill('SIGTERM'), primary.exited)).toBe(0);
+    const firstGeneration = follower.position!.generation;
+    await waitFor(() => (likeIds(replicaDb).length === likeIds(primaryDb).length ? true : undefined), 20_000, 'replica caught up');
+    expect(likesIn(replicaDb)).toEqual(likesIn(primaryDb));
+
+    // The primary's volume is lost: it restores from the bucket and starts a new generation.
+    rmSync(env.DATA_DIR!, { recursive: true, force: true });
+    const before = likeIds(replicaDb).length;
+    primary = startPrimary(env);
+    await waitFor(() => (likeIds(primaryDb).length > before + 3000 ? true : undefined), 60_000, 'primary ingesting again');
+    expect(await (primary.child.kill('SIGTERM'), primary.exited)).toBe(0);
+    await replay.close();
+    await waitFor(
+      () => (follower.position!.generation !== firstGeneration && likeIds(replicaDb).length === likeIds(primaryDb).length ? true : undefined),
+      30_000,
+      'replica on the new generation',
+    );
+    follower.stop();
+    expect(likesIn(replicaDb)).toEqual(likesIn(primaryDb));
+    expect(integrity(replicaDb)).toBe('ok');
+  }, 150_000);
+
+  it('serves the feed in the replica role once caught up, without Jetstream or a writer', async () => {
+    const { replay, env, dbPath: primaryDb } = await suite.stream(likeLines(8000, 22), 4000);
+    const primary = startPrimary(env);
+
+    // The replica starts before anything is in the bucket: it waits, then restores.
+    const replicaEnv = { ...suite.s3().env(), LITESTREAM_PATH: env.LITESTREAM_PATH!, ROLE: 'replica', REPLICA_POLL_MS: '200', JETSTREAM_URL: 'ws://127.0.0.1:9/never' };
+    const replica = await startTestService(testConfig(replicaEnv));
+    try {
+      await waitFor(async () => {
+        const health = (await fetch(`${replica.baseUrl}/xrpc/_health`).then((r) => r.json())) as { ready: boolean };
+        return health.ready ? true : undefined;
+      }, 60_000, 'replica ready');
+      await waitFor(() => (likeIds(primaryDb).length >= 7000 ? true : undefined), 30_000, 'primary stored the stream');
+      expect(await (primary.child.kill('SIGTERM'), primary.exited)).toBe(0);
+      const replicaDb = path.join(replica.service.ctx.config.dataDir, 'feed.db');
+      await waitFor(() => (likeIds(replicaDb).length === likeIds(primaryDb).length ? true : undefined), 20_000, 'replica caught up');
+      expect(likesIn(replicaDb)).toEqual(likesIn(primaryDb));
+      // The like graph tails the followed file as it does on the primary: every live like.
+      const live = likesIn(primaryDb).length;
+      await waitFor(async () => {
+        const text = await fetch(`${replica.baseUrl}/metrics`).then((r) => r.text());
+        return metricValue(text, 'feedgen_graph_likes') === live ? true : undefined;
+      }, 20_000, "the replica's like graph has every live like");
+      const feed = await fetch(`${replica.baseUrl}/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(`at://${replica.service.ctx.config.feedgen.publisherDid}/app.bsky.feed.generator/for-you`)}&limit=10`);
+      expect(feed.status).toBe(200);
+      expect(((await feed.json()) as { feed: unknown[] }).feed.length).toBeGreaterThan(0);
+      const metrics = await fetch(`${replica.baseUrl}/metrics`).then((r) => r.text());
+      expect(metricValue(metrics, 'feedgen_jetstream_connections_total')).toBe(0);
+      expect(metricValue(metrics, 'feedgen_replica_lag_seconds')).toBeGreaterThanOrEqual(0);
+    } finally {
+      await replica.stop();
+      await replay.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,66 @@
+import { rmSync } from 'node:fs';
+import { ServiceDidResolver } from '../../src/auth/did-resolver.js';
+import { createServiceAuth } from '../../src/auth/service-auth.js';
+import type { AppContext } from '../../src/context.js';
+import { createHttpApp, type HttpDeps, listen } from '../../src/http/server.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import type { FeedEngine } from '../../src/ranker/feed-engine.js';
+import type { ReplicaStatus } from '../../src/replica/replica-status.js';
+import { metricValue, testConfig } from './service.js';
+
+/** A replica's follower as a test wants it: set `lag` and `caught` at will. */
+export class FakeReplicaStatus implements ReplicaStatus {
+  constructor(
+    public lag: number | undefined,
+    public caught: boolean,
+  ) {}
+
+  lagSeconds(): number | undefined {
+    return this.lag;
+  }
+
+  caughtUp(): boolean {
+    return this.caught;
+  }
+}
+
+/** A feed engine that answers every page with one marked post, so a test sees who served it. */
+export function markedFeed(reqId: string): FeedEngine & { isReady: boolean } {
+  const page = { feed: [{ post: `at://did:plc:servedbyxxxxxxxxxxxxxxxxx/app.bsky.feed.post/${reqId}` }], reqId };
+  return { isReady: true, ranker: { skeleton: () => page } } as unknown as FeedEngine & { isReady: boolean };
+}
+
+export interface HttpApp {
+  url: string;
+  ctx: AppContext;
+  /** One sample of this app's metrics. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Just the HTTP surface (createHttpApp) on 127.0.0.1, configured from `env` like the
+ * service, with real service auth; `deps` replaces any part.
+ */
+export async function startHttpApp(env: Record<string, string>, deps: Partial<HttpDeps> = {}): Promise<HttpApp> {
+  const config = testConfig(env);
+  const ctx: AppContext = { config, version: 'test', log: createLogger('silent'), metrics: createMetrics() };
+  const auth = createServiceAuth({ serviceDid: config.feedgen.serviceDid, resolver: new ServiceDidResolver({ plcUrl: config.feedgen.plcUrl }) });
+  const app = createHttpApp(ctx, { feed: undefined, verifyUser: auth.verify, recordInteractions: undefined, ...deps });
+  const server = await listen(app, 0, '127.0.0.1');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    ctx,
+    metric: async (name, labels) => metricValue(await ctx.metrics.registry.metrics(), name, labels),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
