@@ -8,7 +8,7 @@ import type { ObjectStore } from './object-store.js';
 import { markRollbackFormat, writeCommits } from './page-writer.js';
 import { type FollowState, readFollowState, writeFollowState } from './position-file.js';
 import type { ReplicaStatus } from './replica-status.js';
-import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, type WalState } from './wal.js';
+import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, WalFormatError, type WalState } from './wal.js';
 
 export interface FollowerOptions {
   store: ObjectStore;
@@ -44,6 +44,8 @@ export class Follower implements ReplicaStatus {
   private heartbeatMs: number | undefined;
   private everCaughtUp = false;
   private lastProgressMs = Date.now();
+  /** Polls in a row that found nothing: the next index is probed from the second on. */
+  private misses = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private exclusive: Exclusive = (apply) => apply();
@@ -85,7 +87,10 @@ export class Follower implements ReplicaStatus {
       if (this.stopped) return;
       let delay = this.options.pollMs;
       try {
-        if (await this.step()) delay = 0; // more may be waiting
+        // Behind by more than two polls: a backlog, fetch the next segment at once. Else
+        // wait a poll: the next upload is about a sync interval away, and a GET that finds
+        // nothing costs as much as one that does.
+        if ((await this.step()) && (this.lagSeconds() ?? Infinity) * 1000 > 2 * this.options.pollMs) delay = 0;
         this.options.metrics.replicaLagSeconds.set(this.lagSeconds() ?? -1);
       } catch (err) {
         this.options.metrics.replicaFollowErrors.inc();
@@ -101,15 +106,15 @@ export class Follower implements ReplicaStatus {
     clearTimeout(this.timer);
   }
 
-  /** One poll: applies the next segment if there is one. */
-  async step(): Promise<boolean> {
+  /** One poll: applies the next segment if there is one (`eager`: look at the next index on the first miss). */
+  async step(eager = false): Promise<boolean> {
     const state = this.state;
     if (!state) throw new FollowerError('follower not bootstrapped');
     const { store, layout } = this.options;
     const here = state.position;
     let segment = await store.get(layout.walKey(here));
     let position = here;
-    if (!segment) {
+    if (!segment && (++this.misses >= 2 || eager)) {
       // The index may have ended (the primary's WAL restarted): its next starts at offset 0.
       const next = { ...here, index: here.index + 1, offset: 0 };
       const first = await store.get(layout.walKey(next));
@@ -126,8 +131,19 @@ export class Follower implements ReplicaStatus {
       if (Date.now() - this.lastProgressMs > this.options.stallMs) await this.checkForNewGenerationOrGap();
       return false;
     }
-    this.applySegment(position, lz4Decompress(segment));
+    try {
+      this.applySegment(position, lz4Decompress(segment));
+    } catch (err) {
+      // Nothing was written. An object read while still being uploaded looks torn (a
+      // stand-in store is not atomic as S3 is): try again next poll; a segment that stays
+      // damaged keeps failing here, counted and logged, while the lag grows.
+      if (!(err instanceof WalFormatError || err instanceof RangeError || /lz4|magic|descriptor/i.test(String(err)))) throw err;
+      this.options.metrics.replicaFollowErrors.inc();
+      this.options.log.warn({ err: String(err), position }, 'follower: segment unreadable, retrying');
+      return false;
+    }
     this.lastProgressMs = Date.now();
+    this.misses = 0;
     return true;
   }
 
@@ -198,10 +214,13 @@ export class Follower implements ReplicaStatus {
     // Replay the generation's WAL from the snapshot's index onto the new file.
     const restoring = new Follower({ ...this.options, dbPath: tmp, onRestored: undefined });
     restoring.state = { position: { generation: newest.generation, index: newest.snapshotIndex, offset: 0 }, wal: undefined, applying: false };
-    while (await restoring.step()) {
+    while (await restoring.step(true)) {
       // each step applies one segment
     }
     const state = restoring.state!;
+    // A snapshot read while still being uploaded would be cut short: check before serving it.
+    const check = quickCheck(tmp);
+    if (check !== 'ok') throw new FollowerError(`restored copy fails quick_check (${check}); will retry`);
     this.exclusive(() => {
       writeFollowState(dbPath, { ...state, applying: true });
       fs.renameSync(tmp, dbPath);
@@ -242,5 +261,16 @@ export class Follower implements ReplicaStatus {
     } finally {
       db.close();
     }
+  }
+}
+
+function quickCheck(dbPath: string): string {
+  const db = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return String(db.pragma('quick_check', { simple: true }));
+  } catch (err) {
+    return String(err);
+  } finally {
+    db.close();
   }
 }
