@@ -135,6 +135,12 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
+    replicaStoreRequests: new Gauge({
+      name: 'feedgen_replica_store_requests',
+      help: 'Replica: requests the follower made to the object store since start, by billing class',
+      labelNames: ['class'] as const,
+      registers,
+    }),
     replicaFollowErrors: new Counter({
       name: 'feedgen_replica_follow_errors_total',
       help: 'Replica: follower polls that failed (the bucket unreachable, a damaged segment)',

@@ -91,7 +91,10 @@ export class Follower implements ReplicaStatus {
         // wait a poll: the next upload is about a sync interval away, and a GET that finds
         // nothing costs as much as one that does.
         if ((await this.step()) && (this.lagSeconds() ?? Infinity) * 1000 > 2 * this.options.pollMs) delay = 0;
-        this.options.metrics.replicaLagSeconds.set(this.lagSeconds() ?? -1);
+        const { metrics, store } = this.options;
+        metrics.replicaLagSeconds.set(this.lagSeconds() ?? -1);
+        metrics.replicaStoreRequests.set({ class: 'GET' }, store.requests.GET);
+        metrics.replicaStoreRequests.set({ class: 'LIST' }, store.requests.LIST);
       } catch (err) {
         this.options.metrics.replicaFollowErrors.inc();
         this.options.log.error({ err }, 'follower: step failed');
