@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -205,6 +205,7 @@ describe('launcher', () => {
     expect(await primary.exited, primary.output()).toBe(0);
     await replay.close();
     const restored = await restoreFrom(env, path.join(tempDir(), 'restored.db'));
+    expect(readdirSync(path.dirname(restored.output))).toEqual(['restored.db']); // no -wal, -shm or temporary files left
     expect(likesIn(restored.output)).toEqual(likesIn(dbPath));
     expect(restored.likes).toBeGreaterThan(50);
   }, 60_000);

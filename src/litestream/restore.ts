@@ -79,6 +79,8 @@ export async function restoreDatabase(settings: LitestreamSettings, request: Res
     throw new RestoreError(`litestream restore failed: ${reason}`);
   }
 
+  // Litestream's restore leaves its temporary file's -wal/-shm behind.
+  for (const leftover of [`${output}.tmp-wal`, `${output}.tmp-shm`]) fs.rmSync(leftover, { force: true });
   request.onProgress?.({ stage: 'check' });
   const seconds = (performance.now() - started) / 1000;
   return { output, seconds, bytes: fs.statSync(output).size, endOfGeneration: generation, ...inspect(output) };
@@ -131,9 +133,12 @@ export function checkRestoreRequest(settings: LitestreamSettings, request: Resto
   return output;
 }
 
-/** integrity_check, then what the file holds. */
+/**
+ * integrity_check, then what the file holds. Opened read-write (the file is new and
+ * ours): closing it then removes the -wal/-shm files a read-only connection would leave.
+ */
 function inspect(file: string): Pick<RestoreSummary, 'heartbeatMs' | 'newestLikeUs' | 'likes'> {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  const db = new BetterSqlite3(file, { fileMustExist: true });
   try {
     const problems = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
     if (problems.length !== 1 || problems[0]!.integrity_check !== 'ok') {
