@@ -118,6 +118,7 @@ export class FeedService {
       metrics,
       pollMs: config.replica.pollMs,
       stallMs: config.replica.stallMs,
+      minCheckpointPages: config.litestream.minCheckpointPages,
       onRestored: () => this.reloadReplicaEngine(),
     });
     this.follower = follower;

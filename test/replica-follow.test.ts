@@ -28,6 +28,7 @@ function followerFor(env: Record<string, string>, dbPath: string) {
     metrics: createMetrics(),
     pollMs: 200,
     stallMs: 2000,
+    minCheckpointPages: settings.minCheckpointPages,
   });
   return { follower, store };
 }

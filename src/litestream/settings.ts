@@ -19,6 +19,8 @@ export interface LitestreamSettings {
   syncInterval: string;
   snapshotInterval: string;
   retention: string;
+  /** WAL pages past which Litestream checkpoints (PASSIVE); each checkpoint starts a new WAL index. */
+  minCheckpointPages: number;
   /** host:port of Litestream's Prometheus endpoint; empty (LITESTREAM_METRICS_ADDR=off) turns it off. */
   metricsAddr: string;
   /** The environment these were read from: the S3 names and keys Litestream expands. */
@@ -48,6 +50,9 @@ export function readLitestreamSettings(env: Env, dataDir: string, read = new Env
     syncInterval: duration('LITESTREAM_SYNC_INTERVAL', '1s'),
     snapshotInterval: duration('LITESTREAM_SNAPSHOT_INTERVAL', '1h'),
     retention: duration('LITESTREAM_RETENTION', '72h'),
+    // 8,000 pages (~32 MB) rather than Litestream's 1,000: at the firehose's ~4.7 MB of WAL
+    // a second, 1,000 pages start a new WAL index (another object to upload and fetch) every second.
+    minCheckpointPages: read.int('LITESTREAM_MIN_CHECKPOINT_PAGES', 8000, 100, 1_000_000),
     metricsAddr: metricsAddr(read.string('LITESTREAM_METRICS_ADDR', '127.0.0.1:9090')),
     env,
   };
@@ -70,6 +75,9 @@ export function litestreamEnv(settings: LitestreamSettings): Record<string, stri
     LITESTREAM_SYNC_INTERVAL: settings.syncInterval,
     LITESTREAM_SNAPSHOT_INTERVAL: settings.snapshotInterval,
     LITESTREAM_RETENTION: settings.retention,
+    LITESTREAM_MIN_CHECKPOINT_PAGES: String(settings.minCheckpointPages),
+    // Litestream restarts the WAL (a forced checkpoint) past this: well above the minimum.
+    LITESTREAM_MAX_CHECKPOINT_PAGES: String(settings.minCheckpointPages * 3),
     LITESTREAM_METRICS_ADDR: settings.metricsAddr,
   });
   // Unset names would expand to "" and read as "no endpoint": fine for AWS itself.

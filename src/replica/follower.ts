@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -20,6 +21,12 @@ export interface FollowerOptions {
   pollMs: number;
   /** Nothing new for this long: look for a new generation, or a gap left by retention. */
   stallMs: number;
+  /**
+   * The primary's WAL restarts (a new index) only after a checkpoint, and Litestream
+   * checkpoints once the WAL passes this many pages: from there on, a miss looks at the
+   * next index at once.
+   */
+  minCheckpointPages: number;
   /** Called after a running follower swapped in a fresh restore (its row ids may differ). */
   onRestored?: () => void;
 }
@@ -117,7 +124,7 @@ export class Follower implements ReplicaStatus {
     const here = state.position;
     let segment = await store.get(layout.walKey(here));
     let position = here;
-    if (!segment && (++this.misses >= 2 || eager)) {
+    if (!segment && (++this.misses >= 2 || eager || this.indexMayHaveEnded(here))) {
       // The index may have ended (the primary's WAL restarted): its next starts at offset 0.
       const next = { ...here, index: here.index + 1, offset: 0 };
       const first = await store.get(layout.walKey(next));
@@ -148,6 +155,12 @@ export class Follower implements ReplicaStatus {
     this.lastProgressMs = Date.now();
     this.misses = 0;
     return true;
+  }
+
+  /** Past the checkpoint threshold, the current index can end at any upload. */
+  private indexMayHaveEnded(here: Position): boolean {
+    const pageSize = this.state?.wal?.pageSize ?? 4096;
+    return here.offset >= this.options.minCheckpointPages * (pageSize + 24);
   }
 
   private applySegment(position: Position, bytes: Buffer): void {
@@ -208,6 +221,7 @@ export class Follower implements ReplicaStatus {
     if (!newest) throw new FollowerError('the replica holds no generation yet');
     const started = performance.now();
     const tmp = `${dbPath}.restoring`;
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
     fs.rmSync(tmp, { force: true });
     const snapshot = await store.get(layout.snapshotKey(newest.generation, newest.snapshotIndex));
     if (!snapshot) throw new FollowerError(`snapshot ${newest.snapshotIndex} of ${newest.generation} is gone`);
