@@ -25,6 +25,10 @@ export interface EventWriterOptions {
 }
 
 /**
+ * Every write transaction is BEGIN IMMEDIATE: it reads before it writes, and under
+ * Litestream (which writes too, at checkpoints) a deferred one would fail with
+ * SQLITE_BUSY on upgrading a stale read snapshot, without waiting for busy_timeout.
+ *
  * Applies batches of ingest events in single transactions, each committing the
  * stream cursor with the rows it covers. Every write is idempotent: a replayed
  * event (at-least-once delivery, rewinds) is a duplicate, never a second row.
@@ -65,7 +69,7 @@ export class EventWriter {
         for (const event of events) counts[event.type][this.apply(event)]++;
         this.meta.set(META.liveLikes, this.liveLikes);
         this.meta.setCursor(cursor);
-      })();
+      }).immediate();
     } catch (err) {
       // The transaction rolled back: ids cached during it may name rows that no longer exist.
       this.actorIds.clear();
@@ -86,7 +90,7 @@ export class EventWriter {
           this.stmt.insertInteraction.run(actorId, postId, interactionCode(i.event), i.reqId ?? null, i.feedContext ?? null, timeUs);
         }
         return interactions.length;
-      })();
+      }).immediate();
     } catch (err) {
       this.actorIds.clear();
       this.postIds.clear();

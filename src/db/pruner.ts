@@ -55,7 +55,7 @@ export class Pruner {
     this.deletePost = db.prepare<[number]>('DELETE FROM posts WHERE id = ?');
   }
 
-  /** One small step of pruning everything older than `cutoffUs`. */
+  /** One small step of pruning everything older than `cutoffUs` (IMMEDIATE: see EventWriter). */
   pruneStep(cutoffUs: number, maxRows: number): PruneResult {
     return this.db.transaction((): PruneResult => {
       const likes = this.pruneOldest(this.likes, cutoffUs, maxRows);
@@ -66,7 +66,7 @@ export class Pruner {
       const posts = this.prunePosts(cutoffUs, maxRows);
       const more = [likes, reposts, changes].some((pruned) => pruned.rows >= maxRows);
       return { likes: likes.rows, reposts: reposts.rows, changes: changes.rows, posts, more };
-    })();
+    }).immediate();
   }
 
   private pruneOldest(table: AgedTable, cutoffUs: number, maxRows: number): { rows: number; live: number } {
