@@ -128,7 +128,7 @@ export class FeedService {
           await follower.bootstrap();
           return true;
         } catch (err) {
-          log.warn({ err: String(err) }, 'replica: no copy yet, retrying');
+          log.warn({ err: String(err) }, 'replica: could not restore or resume a copy yet, retrying');
           await new Promise((resolve) => setTimeout(resolve, BOOTSTRAP_RETRY_MS));
         }
       }

@@ -71,7 +71,7 @@ describe('WAL reading', () => {
     while (frames.readUInt32BE(midTransaction + 4) !== 0) midTransaction += frameBytes;
     expect(() => readWalFrames(frames.subarray(0, midTransaction + frameBytes), state)).toThrow(/does not end on a commit/);
     const foreignSalt = Buffer.from(frames);
-    foreignSalt.writeUInt32BE(state.salt1 ^ 1, 8);
+    foreignSalt.writeUInt32BE((state.salt1 ^ 1) >>> 0, 8);
     expect(() => readWalFrames(foreignSalt, state)).toThrow(/salt/);
     const badHeader = Buffer.from(source.wal.subarray(0, WAL_HEADER_BYTES));
     badHeader[12]! ^= 1;

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FLY_REPLAY, FLY_REPLAY_SRC, formatFlyReplaySrc, parseFlyReplay } from '../../src/http/fly-headers.js';
+import { FLY_REPLAY, FLY_REPLAY_FAILED, FLY_REPLAY_SRC, formatFlyReplaySrc, parseFlyReplay } from '../../src/http/fly-headers.js';
 
 export interface FlyEdgeOptions {
   /** Base URL (`http://127.0.0.1:PORT`) of each region's one instance, by region code. */
@@ -100,14 +100,14 @@ export async function startFlyEdge(options: FlyEdgeOptions): Promise<FlyEdge> {
   };
 
   /** The region a fly-replay answer names, or the edge's error for it. */
-  const replayTarget = (value: string): { region: string; state: string | undefined } => {
+  const replayTarget = (value: string): { region: string; state: string | undefined; fallback: string | undefined } => {
     const replay = parseFlyReplay(value);
     if (!replay) throw new EdgeError('PA03', `could not parse 'fly-replay' response header returned by app: ${JSON.stringify(value)}`);
     if (replay.app !== undefined) throw new EdgeError('PA04', `'fly-replay' targets app ${JSON.stringify(replay.app)}, which this edge does not know`);
     const byInstance = [...regions.keys()].find((region) => instanceId(region) === (replay.instance ?? replay.fields.prefer_instance));
     const region = byInstance ?? replay.regions.map((r) => (r === 'any' ? defaultRegion : r)).find((r) => regions.has(r));
     if (region === undefined) throw new EdgeError('PR01', `no known healthy instances found for route (fly-replay: ${value})`);
-    return { region, state: replay.state };
+    return { region, state: replay.state, fallback: replay.fields.fallback };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -126,9 +126,19 @@ export async function startFlyEdge(options: FlyEdgeOptions): Promise<FlyEdge> {
         throw new EdgeError('PA01', "cannot retry/replay request because request body has been read past what we're willing to buffer");
       }
       held.headers[FLY_REPLAY_SRC] = formatFlyReplaySrc({ instance: instanceId(region), region, t: Date.now() * 1000, state: target.state });
+      const from = region;
       region = target.region;
       stats.replays++;
-      answer = await deliver(region, held);
+      try {
+        answer = await deliver(region, held);
+      } catch (err) {
+        // fallback=force_self|prefer_self: back to the machine that replayed, saying why.
+        if (!(err instanceof EdgeError) || (target.fallback !== 'force_self' && target.fallback !== 'prefer_self')) throw err;
+        delete held.headers[FLY_REPLAY_SRC];
+        held.headers[FLY_REPLAY_FAILED] = `error=${err.code}`;
+        region = from;
+        answer = await deliver(region, held);
+      }
       if (answer.headers[FLY_REPLAY] !== undefined) {
         answer.resume();
         throw new EdgeError('PA02', "'fly-replay' response header was returned too many times, stopping there");

@@ -113,7 +113,7 @@ export function configFromEnv(env: Env): Config {
     litestream: readLitestreamSettings(env, dataDir, read),
     replica: {
       pollMs: read.int('REPLICA_POLL_MS', 1000, 50, 60_000),
-      stallMs: read.int('REPLICA_STALL_MS', 10_000, 1000, 3_600_000),
+      stallMs: read.int('REPLICA_STALL_MS', 3000, 1000, 3_600_000),
     },
     db: {
       busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000),

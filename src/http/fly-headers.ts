@@ -10,6 +10,8 @@
 
 export const FLY_REPLAY = 'fly-replay';
 export const FLY_REPLAY_SRC = 'fly-replay-src';
+/** Set by Fly's proxy on a request it routed back to the replaying machine (`fallback`). */
+export const FLY_REPLAY_FAILED = 'fly-replay-failed';
 
 export interface FlyReplay {
   /** Target regions in order of preference (aliases such as `us` or `any` included as given). */
@@ -58,8 +60,9 @@ export function parseFlyReplay(value: string): FlyReplay | undefined {
 }
 
 /** `region=<region>;state=<state>`: send the request to one region, saying why. */
-export function formatFlyReplay(region: string, state?: string): string {
-  return state === undefined ? `region=${region}` : `region=${region};state=${state}`;
+export function formatFlyReplay(region: string, state?: string, extra: Record<string, string> = {}): string {
+  const fields = { region, ...(state === undefined ? {} : { state }), ...extra };
+  return Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(';');
 }
 
 export function formatFlyReplaySrc(src: FlyReplaySource): string {

@@ -3,7 +3,7 @@ import { XRPCError } from '@atproto/xrpc-server';
 import { ResponseType } from '@atproto/xrpc';
 import type { AppContext } from '../context.js';
 import type { ReplicaStatus } from '../replica/replica-status.js';
-import { FLY_REPLAY, FLY_REPLAY_SRC, formatFlyReplay } from './fly-headers.js';
+import { FLY_REPLAY, FLY_REPLAY_FAILED, FLY_REPLAY_SRC, formatFlyReplay } from './fly-headers.js';
 
 /** Why a replica handed a request to the primary: the metric's `reason` and the replay's `state`. */
 export type ReplayReason = 'write' | 'not_caught_up' | 'lag_unknown' | 'lag_over_max' | 'feed_not_ready';
@@ -13,6 +13,7 @@ export type ReplayReason = 'write' | 'not_caught_up' | 'lag_unknown' | 'lag_over
  * with only the fly-replay header); 409 is what Fly's own libraries send with it.
  */
 const REPLAY_STATUS = 409;
+const READ_FALLBACK = { timeout: '2s', fallback: 'force_self' };
 
 /**
  * Replica, before any route or body parser: every request but GET and HEAD goes to the
@@ -34,7 +35,7 @@ export function replayStaleReads(ctx: AppContext, replica: ReplicaStatus | undef
   return (req, res, next) => {
     const reason = staleness(replica, ctx.config.maxReplicaLagSeconds, feedReady());
     if (reason === undefined) return next();
-    if (req.headers[FLY_REPLAY_SRC] !== undefined || ctx.config.primaryRegion === undefined) {
+    if (req.headers[FLY_REPLAY_SRC] !== undefined || req.headers[FLY_REPLAY_FAILED] !== undefined || ctx.config.primaryRegion === undefined) {
       ctx.metrics.replicaStaleReads.inc({ reason });
       return next();
     }
@@ -74,5 +75,7 @@ function replayToPrimary(ctx: AppContext, req: Request, res: Response, reason: R
     throw unavailable('NoPrimaryRegion', 'this machine is a read replica and no primary region is configured (PRIMARY_REGION): it cannot hand the request over');
   }
   ctx.metrics.flyReplays.inc({ reason });
-  res.status(REPLAY_STATUS).setHeader(FLY_REPLAY, formatFlyReplay(primaryRegion, reason)).end();
+  // A read comes back here if the primary cannot take it (down, restarting): the copy beats an error.
+  const fallback = reason === 'write' ? undefined : READ_FALLBACK;
+  res.status(REPLAY_STATUS).setHeader(FLY_REPLAY, formatFlyReplay(primaryRegion, reason, fallback)).end();
 }

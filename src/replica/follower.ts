@@ -97,7 +97,9 @@ export class Follower implements ReplicaStatus {
         // Behind by more than two polls: a backlog, fetch the next segment at once. Else
         // wait a poll: the next upload is about a sync interval away, and a GET that finds
         // nothing costs as much as one that does.
-        if ((await this.step()) && (this.lagSeconds() ?? Infinity) * 1000 > 2 * this.options.pollMs) delay = 0;
+        // Until the first miss, keep going too: "caught up" means a poll found nothing new.
+        const behind = (this.lagSeconds() ?? Infinity) * 1000 > 2 * this.options.pollMs;
+        if ((await this.step()) && (behind || !this.everCaughtUp)) delay = 0;
         const { metrics, store } = this.options;
         metrics.replicaLagSeconds.set(this.lagSeconds() ?? -1);
         metrics.replicaStoreRequests.set({ class: 'GET' }, store.requests.GET);

@@ -1,20 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { freePort } from '../../scripts/bench/processes.js';
+import { type Health, healthOf } from '../../scripts/demo/health.js';
 import type { FlyEdge } from '../../scripts/standins/fly-edge.js';
 import { FEED_URI, type SignedUser } from './feed-service.js';
 import { type Primary, startPrimary } from './primary.js';
 import { waitFor } from './service.js';
-
-/** What `/xrpc/_health` answers. */
-export interface Health {
-  role: 'primary' | 'replica';
-  region: string | null;
-  ready: boolean;
-  lag_seconds: number | null;
-}
 
 /** One machine of the cluster: a launcher (primary under Litestream, or a replica alone) on its own port and folder. */
 export interface Node {
@@ -26,27 +17,18 @@ export interface Node {
 }
 
 /**
- * Starts the launcher in `region` with `env` (the S3 variables, LITESTREAM_PATH, the
- * cluster's settings) on a free port, in a new data folder unless env has DATA_DIR.
+ * Starts the launcher in `region` with `env` (DATA_DIR, the S3 variables, LITESTREAM_PATH,
+ * the cluster's settings), on env's PORT or a free one.
  */
-export async function startNode(region: string, env: Record<string, string>): Promise<Node> {
+export async function startNode(region: string, env: Record<string, string> & { DATA_DIR: string }): Promise<Node> {
   const port = env.PORT ?? String(await freePort());
-  const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), `feedgen-${region}-`));
-  const full = { ...env, FLY_REGION: region, PORT: port, DATA_DIR: dataDir };
-  return { region, url: `http://127.0.0.1:${port}`, env: full, dbPath: path.join(dataDir, 'feed.db'), process: startPrimary(full) };
+  const full = { ...env, FLY_REGION: region, PORT: port };
+  return { region, url: `http://127.0.0.1:${port}`, env: full, dbPath: path.join(env.DATA_DIR, 'feed.db'), process: startPrimary(full) };
 }
 
 /** The same node again (same port, folder and bucket path), after it stopped or was killed. */
 export function restartNode(node: Node): Node {
   return { ...node, process: startPrimary(node.env) };
-}
-
-export async function healthOf(url: string): Promise<Health | undefined> {
-  try {
-    return (await (await fetch(`${url}/xrpc/_health`)).json()) as Health;
-  } catch {
-    return undefined; // not listening (yet, or any more)
-  }
 }
 
 /** Resolves once the node says ready; fails early if its launcher exits. */
@@ -101,21 +83,25 @@ export interface FeedRead {
 }
 
 /**
- * One personal getFeedSkeleton through the edge, preferring `region`. Reads must not
- * overlap (the replay is told from the edge's counters).
+ * One personal getFeedSkeleton through the edge, preferring `region`. `replayed` is told
+ * from the edge's counters: exact only while no other request goes through the edge.
  */
 export async function readFeed(edge: FlyEdge, region: string, user: SignedUser, limit = 30): Promise<FeedRead> {
   const before = edge.stats().replays;
   const at = Date.now();
   const query = new URLSearchParams({ feed: FEED_URI, limit: String(limit) });
-  const res = await fetch(`${edge.url}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`, {
-    headers: { 'fly-prefer-region': region, authorization: await user.bearer('app.bsky.feed.getFeedSkeleton') },
-  });
-  const text = await res.text();
-  const replayed = edge.stats().replays > before;
-  if (res.status !== 200) return { region, status: res.status, posts: [], replayed, at, error: text.slice(0, 300) };
-  const body = JSON.parse(text) as { feed: Array<{ post: string }> };
-  return { region, status: 200, posts: body.feed.map((item) => item.post), replayed, at };
+  try {
+    const res = await fetch(`${edge.url}/xrpc/app.bsky.feed.getFeedSkeleton?${query}`, {
+      headers: { 'fly-prefer-region': region, authorization: await user.bearer('app.bsky.feed.getFeedSkeleton') },
+    });
+    const text = await res.text();
+    const replayed = edge.stats().replays > before;
+    if (res.status !== 200) return { region, status: res.status, posts: [], replayed, at, error: text.slice(0, 300) };
+    const body = JSON.parse(text) as { feed: Array<{ post: string }> };
+    return { region, status: 200, posts: body.feed.map((item) => item.post), replayed, at };
+  } catch (err) {
+    return { region, status: 0, posts: [], replayed: false, at, error: String(err) }; // the edge did not answer
+  }
 }
 
 /**
