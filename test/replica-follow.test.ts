@@ -3,9 +3,11 @@
  * S3-compatible server: the follower alone, then the whole service in the replica role.
  */
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
 import { readLitestreamSettings } from '../src/litestream/settings.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
@@ -122,6 +124,53 @@ describe('replica follower', () => {
     } finally {
       await replica.stop();
       await replay.close();
+    }
+  }, 120_000);
+});
+
+describe('replica follower across a retention gap', () => {
+  it('restores afresh when the segments it needs were deleted, and ends equal to the primary', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'feedgen-gap-'));
+    const replay = await startJetstreamReplay({ lines: likeLines(40_000, 23), ratePerSec: 3000 });
+    // A file replica (no bucket), a snapshot every 2 s: retention can drop old WAL quickly.
+    const env = { DATA_DIR: dataDir, JETSTREAM_URL: `${replay.url}/subscribe`, BUCKET_NAME: '', LITESTREAM_SNAPSHOT_INTERVAL: '2s', LITESTREAM_MIN_CHECKPOINT_PAGES: '500' };
+    const primaryDb = path.join(dataDir, 'feed.db');
+    const replicaDb = path.join(dataDir, 'replica', 'feed.db');
+    try {
+      const primary = startPrimary(env);
+      await waitFor(() => (likeIds(primaryDb).length > 3000 ? true : undefined), 30_000, 'primary ingesting');
+      await sleep(1500);
+      let { follower } = followerFor(env, replicaDb);
+      await follower.bootstrap();
+      follower.start();
+      await waitFor(() => (follower.caughtUp() ? true : undefined), 20_000, 'caught up');
+      follower.stop();
+      const left = follower.position!;
+
+      // While the replica is away, the primary moves on, and retention deletes every WAL
+      // segment older than the newest snapshot: the replica's next segments among them.
+      await sleep(6000);
+      const generationDir = path.join(dataDir, 'litestream-replica', 'generations', left.generation);
+      const snapshotIndexes = readdirSync(path.join(generationDir, 'snapshots')).map((f) => parseInt(f.slice(0, 8), 16));
+      const newest = Math.max(...snapshotIndexes);
+      expect(newest).toBeGreaterThan(left.index + 1);
+      for (const file of readdirSync(path.join(generationDir, 'wal'))) {
+        if (parseInt(file.slice(0, 8), 16) < newest) rmSync(path.join(generationDir, 'wal', file));
+      }
+
+      ({ follower } = followerFor(env, replicaDb));
+      await follower.bootstrap(); // resumes at its old position, which is gone
+      expect(follower.position).toEqual(left);
+      follower.start();
+      await waitFor(() => (follower.position!.index >= newest ? true : undefined), 30_000, 'restored past the gap');
+      expect(await (primary.child.kill('SIGTERM'), primary.exited)).toBe(0);
+      await waitFor(() => (likeIds(replicaDb).length === likeIds(primaryDb).length ? true : undefined), 20_000, 'caught up again');
+      follower.stop();
+      expect(likesIn(replicaDb)).toEqual(likesIn(primaryDb));
+      expect(integrity(replicaDb)).toBe('ok');
+    } finally {
+      await replay.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 });
