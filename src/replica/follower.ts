@@ -7,6 +7,7 @@ import { generationOf, type Position, ReplicaLayout, snapshotIndexOf, walSegment
 import { lz4Decompress } from './lz4.js';
 import type { ObjectStore } from './object-store.js';
 import { markRollbackFormat, writeCommits } from './page-writer.js';
+import { PollCadence } from './poll-cadence.js';
 import { type FollowState, readFollowState, writeFollowState } from './position-file.js';
 import type { ReplicaStatus } from './replica-status.js';
 import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, WalFormatError, type WalState } from './wal.js';
@@ -33,6 +34,9 @@ export interface FollowerOptions {
 
 /** Runs `apply` while no connection has the database open. */
 export type Exclusive = (apply: () => void) => void;
+
+/** How often the primary's writer updates the heartbeat row. */
+const HEARTBEAT_PERIOD_MS = 1000;
 
 export class FollowerError extends Error {
   override name = 'FollowerError';
@@ -90,16 +94,21 @@ export class Follower implements ReplicaStatus {
   }
 
   start(): void {
+    const cadence = new PollCadence(this.options.pollMs);
     const tick = async () => {
       if (this.stopped) return;
       let delay = this.options.pollMs;
       try {
-        // Behind by more than two polls: a backlog, fetch the next segment at once. Else
-        // wait a poll: the next upload is about a sync interval away, and a GET that finds
-        // nothing costs as much as one that does.
-        // Until the first miss, keep going too: "caught up" means a poll found nothing new.
-        const behind = (this.lagSeconds() ?? Infinity) * 1000 > 2 * this.options.pollMs;
-        if ((await this.step()) && (behind || !this.everCaughtUp)) delay = 0;
+        if (await this.step()) {
+          // Right after the newest segment, the copy's heartbeat is at most about a second
+          // old (it is written every second) plus the upload's delay. Older than a period
+          // more: the next segment is most likely there already, fetch it at once (else
+          // the copy stays a segment behind for good). Likewise until the first miss.
+          const backlog = !this.everCaughtUp || (this.lagSeconds() ?? Infinity) * 1000 > this.options.pollMs + HEARTBEAT_PERIOD_MS;
+          delay = cadence.afterHit(backlog);
+        } else {
+          delay = cadence.afterMiss();
+        }
         const { metrics, store } = this.options;
         metrics.replicaLagSeconds.set(this.lagSeconds() ?? -1);
         metrics.replicaStoreRequests.set({ class: 'GET' }, store.requests.GET);
