@@ -5,22 +5,45 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /** Every child started here; a failed test must not leave one running. */
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+/** Those that lead a process group of their own (a launcher, with Litestream and the service). */
+const detachedChildren = new WeakSet<ChildProcess>();
+process.once('exit', () => running.forEach(kill));
 
-/** Kills every service child still running (for afterEach/afterAll). */
+/** SIGKILL to the child, or to its whole process group when it leads one. */
+function kill(child: ChildProcess): void {
+  try {
+    if (detachedChildren.has(child)) process.kill(-child.pid!, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/** Kills every child still running (for afterEach/afterAll). */
 export function killAllServices(): void {
-  for (const child of running) child.kill('SIGKILL');
+  running.forEach(kill);
   running.clear();
 }
 
-/** The service as its own process (`node --import tsx src/main.ts`), for crash and signal tests. */
-export function spawnService(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+export interface TsChild {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+  /** SIGKILL to the child and, if it leads a process group, everything in it. */
+  killAll(): void;
+}
+
+/**
+ * A TypeScript entry of this repository as its own Node process, its output collected,
+ * tracked so no test leaves it running. `detached`: a process group of its own.
+ */
+export function spawnTsChild(entry: string, env: Record<string, string>, options: { detached?: boolean } = {}): TsChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
+  if (options.detached) detachedChildren.add(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -31,5 +54,10 @@ export function spawnService(env: Record<string, string>): { child: ChildProcess
       resolve(code);
     }),
   );
-  return { child, exited, output: () => output };
+  return { child, exited, output: () => output, killAll: () => kill(child) };
+}
+
+/** The service as its own process (`node --import tsx src/main.ts`), for crash and signal tests. */
+export function spawnService(env: Record<string, string>): TsChild {
+  return spawnTsChild(MAIN, env);
 }

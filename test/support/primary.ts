@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,44 +9,24 @@ import { readLitestreamSettings } from '../../src/litestream/settings.js';
 import { generateDataset } from '../../scripts/dataset/generator.js';
 import { startJetstreamReplay } from '../../scripts/standins/jetstream-server.js';
 import { type S3Server, startS3Server } from '../../scripts/standins/s3-server.js';
+import { killAllServices, spawnTsChild, type TsChild } from './child-service.js';
 import { likeFingerprint } from './db.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url));
 
-/** Every primary started here; a failed test must not leave one running. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => running.forEach(killGroup));
-
-function killGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
-export function killAllPrimaries(): void {
-  running.forEach(killGroup);
-  running.clear();
-}
+/** Kills every primary (and replica) still running, their whole process groups. */
+export const killAllPrimaries = killAllServices;
 
 /**
  * The primary as it runs in production: `src/launcher.ts` → `litestream replicate -exec`
  * → the service, in a process group of its own so a test can SIGKILL all of it at once.
  */
-export interface Primary {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-  /** SIGKILL to the launcher, Litestream and the service together: the machine dies. */
-  killAll(): void;
-}
+export type Primary = TsChild;
 
 export function startPrimary(env: Record<string, string>): Primary {
-  const child = spawn(process.execPath, ['--import', 'tsx', LAUNCHER], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
+  return spawnTsChild(
+    LAUNCHER,
+    {
       PORT: '0',
       INGEST_BATCH_WAIT_MS: '20',
       JETSTREAM_RECONNECT_MIN_MS: '50',
@@ -55,20 +34,8 @@ export function startPrimary(env: Record<string, string>): Primary {
       LITESTREAM_METRICS_ADDR: 'off',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  running.add(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
+    { detached: true },
   );
-  return { child, exited, output: () => output, killAll: () => killGroup(child) };
 }
 
 /** A data folder for a primary that replicates to `s3` under its own key prefix. */
