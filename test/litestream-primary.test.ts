@@ -166,14 +166,17 @@ describe('Litestream on the primary', () => {
     expect(afterOutage - beforeOutage).toBeGreaterThan(20_000); // ingest went on
     expect(stalledDuringOutage).toBeGreaterThan(20);
     const total = await ingestSettled(dbPath, replay, lines.length);
-    await waitFor(async () => ((await stalledSeconds()) < 3 ? true : undefined), 30_000, 'replica moving again');
+    // The backlog of the outage (~90 MB of WAL) uploads first: on a loaded machine, a while.
+    await waitFor(async () => ((await stalledSeconds()) < 3 ? true : undefined), 90_000, 'replica moving again').catch((err: unknown) => {
+      throw new Error(`${String(err)}; Litestream and service output:\n${primary.output().slice(-4000)}`);
+    });
     expect(await stopGracefully(primary)).toBe(0);
     await replay.close();
 
     const restored = await restoreFrom(env, tempFile('after-outage.db'));
     expect(likeIds(restored.output).length).toBe(total);
     expect(likesIn(restored.output)).toEqual(likesIn(dbPath));
-  }, 150_000);
+  }, 240_000);
 
   it('restores from before and after restarts, across a new generation on a fresh volume', async () => {
     const lines = likeLines(24_000, 15);
