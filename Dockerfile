@@ -1,5 +1,5 @@
 # The feed service with Litestream, for `fly deploy` (linux/amd64).
-# Build stage: native better-sqlite3 and the TypeScript build.
+# Build stage: native better-sqlite3 and the TypeScript build, then production packages only.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
@@ -12,7 +12,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Run stage: node_modules holds the Litestream 0.3.13 binary (@flydotio/litestream-linux-x64).
+# Run stage: compiled JavaScript, production node_modules (with the Litestream 0.3.13 binary
+# of @flydotio/litestream-linux-x64), run as the unprivileged `node` user.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
@@ -25,6 +26,11 @@ COPY --from=build /app/dist ./dist
 COPY package.json litestream.yml tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
 EXPOSE 8080 9090
-# The launcher restores a missing database, then runs the service under `litestream replicate -exec`.
+# As root only long enough to hand the mounted volume to `node`; see the script.
+ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
+# The launcher restores a missing database, then runs the service under
+# `litestream replicate -exec` on the primary; on a replica it runs the follower and service.
 CMD ["node", "dist/launcher.js"]

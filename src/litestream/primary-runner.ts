@@ -5,7 +5,7 @@ import { describeReplica, litestreamEnv, type LitestreamSettings } from './setti
 import { exitCode, type Supervised, supervise } from './supervisor.js';
 
 /** After SIGTERM: the service's own stop deadline (10 s), then Litestream's final sync. */
-const STOP_GRACE_MS = 30_000;
+export const STOP_GRACE_MS = 30_000;
 
 /**
  * The primary under Litestream:
