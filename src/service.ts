@@ -14,6 +14,7 @@ import { objectStoreFor } from './replica/object-store.js';
 import { FeedEngine } from './ranker/feed-engine.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { StatusSampler } from './status/sampler.js';
 import { VERSION } from './version.js';
 
 export interface ServiceOverrides {
@@ -22,6 +23,8 @@ export interface ServiceOverrides {
   onFatal?: (err: Error) => void;
   /** Bind address; tests use 127.0.0.1. */
   host?: string;
+  /** Between status page samples (default 10 s); 0 samples only when a test calls `status.sample()`. */
+  statusSampleMs?: number;
 }
 
 /** In-flight requests get this long to finish on stop. */
@@ -51,12 +54,16 @@ export class FeedService {
   private stopping = false;
 
   private readonly auth: ServiceAuth;
+  /** The status page's memory of the last hour. */
+  readonly status: StatusSampler;
 
   private constructor(
     readonly ctx: AppContext,
     private readonly host: string | undefined,
     private readonly onFatal: (err: Error) => void,
+    statusSampleMs: number | undefined,
   ) {
+    this.status = new StatusSampler(ctx, statusSampleMs);
     const { serviceDid, plcUrl } = ctx.config.feedgen;
     this.auth = createServiceAuth({ serviceDid, resolver: new ServiceDidResolver({ plcUrl }) });
   }
@@ -64,7 +71,7 @@ export class FeedService {
   static create(config: Config, overrides: ServiceOverrides = {}): FeedService {
     const log = overrides.log ?? createLogger(config.logLevel, { role: config.role, region: config.region });
     const ctx: AppContext = { config, version: VERSION, log, metrics: createMetrics() };
-    return new FeedService(ctx, overrides.host, overrides.onFatal ?? (() => process.exit(1)));
+    return new FeedService(ctx, overrides.host, overrides.onFatal ?? (() => process.exit(1)), overrides.statusSampleMs);
   }
 
   async start(): Promise<void> {
@@ -79,6 +86,7 @@ export class FeedService {
     front.use((req, res, next) => this.app(req, res, next));
     this.server = await listen(front, config.port, this.host);
     this.primary?.ingester.start();
+    this.status.start();
     if (config.role === 'primary') this.startEngine();
     else this.startReplica();
     log.info({ port: this.port(), dbPath: config.dbPath, role: config.role, version: this.ctx.version }, 'service started');
@@ -91,6 +99,7 @@ export class FeedService {
       verifyUser: this.auth.verify,
       recordInteractions: writer && ((did, interactions) => writer.writeInteractions(did, interactions)),
       replica: this.follower,
+      status: this.status,
     });
   }
 
@@ -186,6 +195,7 @@ export class FeedService {
   async stop(): Promise<void> {
     const { log } = this.ctx;
     this.stopping = true;
+    this.status.stop();
     // HTTP first: no new request, and those under way (a sendInteractions waiting on the
     // writer) finish while the writer still runs.
     await this.closeHttp();

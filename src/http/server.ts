@@ -11,6 +11,9 @@ import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleto
 import { healthRoute } from './routes/health.js';
 import { type SendInteractionsDeps, sendInteractionsRoutes } from './routes/send-interactions.js';
 import { metricsRoute } from './routes/metrics.js';
+import { statusRoute } from './routes/status.js';
+import { timeRequests } from './request-timing.js';
+import type { StatusSampler } from '../status/sampler.js';
 import { xrpcErrorHandler } from './xrpc.js';
 
 export interface HttpDeps {
@@ -19,6 +22,8 @@ export interface HttpDeps {
   recordInteractions: SendInteractionsDeps['record'];
   /** The follower's view of this replica's copy; undefined on the primary. */
   replica?: ReplicaStatus;
+  /** Feeds the status page at `/`; without it there is none. */
+  status?: StatusSampler;
 }
 
 /** Per requesting user: generous for people, a wall for loops. */
@@ -39,11 +44,13 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   if (role === 'replica') app.use(replayWrites(ctx));
   app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica));
   app.get('/metrics', metricsRoute(ctx));
+  if (deps.status) app.get('/', statusRoute(ctx, deps.status));
   app.get('/.well-known/did.json', didDocumentRoute(feedgen));
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
   app.get(
     '/xrpc/app.bsky.feed.getFeedSkeleton',
     ...(role === 'replica' ? [replayStaleReads(ctx, deps.replica, () => deps.feed?.isReady ?? false)] : []),
+    timeRequests(ctx.metrics.feedRequestSeconds),
     getFeedSkeletonRoute({
       feedgen,
       feed: deps.feed,

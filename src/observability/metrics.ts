@@ -102,6 +102,12 @@ export function createMetrics() {
       labelNames: ['to'] as const,
       registers,
     }),
+    feedRequestSeconds: new Histogram({
+      name: 'feedgen_feed_request_seconds',
+      help: 'getFeedSkeleton requests served here (not replayed), from arrival to the last byte',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     flyReplays: new Counter({
       name: 'feedgen_fly_replays_total',
       help: 'Requests a replica handed to the primary region with fly-replay, by reason',

@@ -1,0 +1,146 @@
+import type { Gauge, Histogram, MetricValue } from 'prom-client';
+import type { AppContext } from '../context.js';
+import { fileSizes } from '../db/database.js';
+import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
+
+/** One sample every 10 s keeps the last hour in 360 points per series. */
+export const SAMPLE_INTERVAL_MS = 10_000;
+export const SERIES_POINTS = 360;
+
+/** What the status page shows; every number is undefined when it is not known (yet). */
+export interface StatusReading {
+  sampledAt: number;
+  ingestPerSecond: number | undefined;
+  ingestLagSeconds: number | undefined;
+  likes: number | undefined;
+  dbBytes: number;
+  walBytes: number;
+  /** Undefined unless the launcher runs this primary under Litestream. */
+  litestream: { up: boolean; stalledSeconds: number | undefined; syncErrors: number } | undefined;
+  /** Undefined on the primary and before a replica's first heartbeat. */
+  replicaLagSeconds: number | undefined;
+  preset: string | undefined;
+  /** getFeedSkeleton over the last sample window. */
+  requests: { perSecond: number | undefined; p50Seconds: number | undefined; p99Seconds: number | undefined };
+}
+
+export type ChartName = 'ingestPerSecond' | 'ingestLagSeconds' | 'likes' | 'walBytes' | 'replicaLagSeconds';
+const CHARTS: readonly ChartName[] = ['ingestPerSecond', 'ingestLagSeconds', 'likes', 'walBytes', 'replicaLagSeconds'];
+
+/**
+ * Reads the service's own metrics on a timer and keeps the last hour of the ones worth
+ * a chart. `intervalMs: 0` never samples on its own: tests call `sample()`.
+ */
+export class StatusSampler {
+  readonly series: Readonly<Record<ChartName, Series>>;
+  private last: StatusReading | undefined;
+  /** Counter readings at the previous sample, for rates. */
+  private previous: { at: number; ingestEvents: number; requests: Buckets } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: AppContext,
+    readonly intervalMs = SAMPLE_INTERVAL_MS,
+  ) {
+    this.series = Object.fromEntries(CHARTS.map((name) => [name, new Series(SERIES_POINTS)])) as Record<ChartName, Series>;
+  }
+
+  start(): void {
+    if (this.intervalMs <= 0 || this.timer) return;
+    const tick = () => void this.sample().catch((err: unknown) => this.ctx.log.warn({ err }, 'status sample failed'));
+    tick();
+    this.timer = setInterval(tick, this.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The newest sample; undefined before the first. */
+  reading(): StatusReading | undefined {
+    return this.last;
+  }
+
+  async sample(now = Date.now()): Promise<StatusReading> {
+    const { config, metrics } = this.ctx;
+    const primary = config.role === 'primary';
+
+    // 1. File sizes are read here, as the metrics route does at scrape time.
+    const { dbBytes, walBytes } = fileSizes(config.dbPath);
+    metrics.dbBytes.set(dbBytes);
+    metrics.walBytes.set(walBytes);
+
+    // 2. Counters become rates over the time since the previous sample.
+    const ingestEvents = sum(await values(metrics.ingestEvents));
+    const requests = await buckets(metrics.feedRequestSeconds);
+    const before = this.previous;
+    const seconds = before ? (now - before.at) / 1000 : 0;
+    const grown = before ? bucketGrowth(before.requests, requests) : [];
+    this.previous = { at: now, ingestEvents, requests };
+
+    // 3. Gauges: one that was never set reads 0, so each is trusted only where it is set.
+    const ingested = sum(await values(metrics.ingestBatches)) > 0;
+    const replicaLag = primary ? undefined : await gauge(metrics.replicaLagSeconds);
+    const reading: StatusReading = {
+      sampledAt: now,
+      ingestPerSecond: primary ? counterRate(before?.ingestEvents, ingestEvents, seconds) : undefined,
+      ingestLagSeconds: primary && ingested ? await gauge(metrics.ingestLagSeconds) : undefined,
+      likes: await gauge(primary ? metrics.likes : metrics.graphLikes),
+      dbBytes,
+      walBytes,
+      litestream: primary && config.litestreamMetricsUrl ? await this.litestream() : undefined,
+      replicaLagSeconds: replicaLag === undefined || replicaLag < 0 ? undefined : replicaLag,
+      preset: (await values(metrics.rankerPreset)).find((v) => v.value === 1)?.labels.preset?.toString(),
+      requests: {
+        perSecond: counterRate(before?.requests.at(-1)?.count, requests.at(-1)?.count ?? 0, seconds),
+        p50Seconds: bucketQuantile(0.5, grown),
+        p99Seconds: bucketQuantile(0.99, grown),
+      },
+    };
+    for (const name of CHARTS) this.series[name].push(now, reading[name]);
+    this.last = reading;
+    return reading;
+  }
+
+  /** The points of one chart, oldest first. */
+  points(name: ChartName): Point[] {
+    return this.series[name].points();
+  }
+
+  private async litestream(): Promise<NonNullable<StatusReading['litestream']>> {
+    const { metrics } = this.ctx;
+    const up = (await gauge(metrics.litestreamUp)) === 1;
+    return {
+      up,
+      stalledSeconds: up ? await gauge(metrics.litestreamReplicaStalledSeconds) : undefined,
+      syncErrors: sum(await values(metrics.litestreamSyncErrors)),
+    };
+  }
+}
+
+type Readable = { get(): Promise<{ values: MetricValue<string>[] }> };
+
+async function values(metric: Readable): Promise<MetricValue<string>[]> {
+  return (await metric.get()).values;
+}
+
+function sum(list: MetricValue<string>[]): number {
+  return list.reduce((total, v) => total + v.value, 0);
+}
+
+/** An unlabelled gauge's value. */
+async function gauge(metric: Gauge): Promise<number | undefined> {
+  return (await values(metric))[0]?.value;
+}
+
+/** A histogram's cumulative buckets, summed over its label sets. */
+async function buckets(metric: Histogram): Promise<Buckets> {
+  const byBound = new Map<number, number>();
+  for (const v of (await metric.get()).values) {
+    if (!v.metricName?.endsWith('_bucket')) continue;
+    const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
+    byBound.set(le, (byBound.get(le) ?? 0) + v.value);
+  }
+  return [...byBound].sort(([a], [b]) => a - b).map(([le, count]) => ({ le, count }));
+}

@@ -1,0 +1,162 @@
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
+import { createLogger } from '../src/observability/logger.js';
+import { FeedService } from '../src/service.js';
+import { escapeHtml, html, renderStatusPage, sparkline } from '../src/status/page.js';
+import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/status/series.js';
+import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
+import { metricValue, testConfig, waitFor } from './support/service.js';
+
+describe('status series', () => {
+  it('keeps only the newest points, oldest first', () => {
+    const series = new Series(3);
+    expect(series.latest()).toBeUndefined();
+    for (let t = 1; t <= 5; t++) series.push(t, t * 10);
+    expect(series.points()).toEqual([
+      { t: 3, value: 30 },
+      { t: 4, value: 40 },
+      { t: 5, value: 50 },
+    ]);
+    expect(series.latest()).toBe(50);
+    series.push(6, undefined);
+    expect(series.points().map((p) => p.t)).toEqual([4, 5, 6]);
+    expect(series.latest()).toBeUndefined();
+    expect(() => new Series(0)).toThrow(/positive integer/);
+  });
+
+  it('turns counter growth into a rate, and refuses a first reading or a reset', () => {
+    expect(counterRate(100, 160, 10)).toBe(6);
+    expect(counterRate(undefined, 160, 10)).toBeUndefined();
+    expect(counterRate(160, 20, 10)).toBeUndefined();
+    expect(counterRate(100, 160, 0)).toBeUndefined();
+  });
+
+  it('estimates percentiles from the growth of histogram buckets, as histogram_quantile does', () => {
+    const before = [
+      { le: 0.01, count: 50 },
+      { le: 0.1, count: 50 },
+      { le: 1, count: 50 },
+      { le: Infinity, count: 50 },
+    ];
+    // 100 new requests: 40 under 10 ms, 50 between 10 and 100 ms, 9 up to 1 s, 1 slower.
+    const after = [
+      { le: 0.01, count: 90 },
+      { le: 0.1, count: 140 },
+      { le: 1, count: 149 },
+      { le: Infinity, count: 150 },
+    ];
+    const grown = bucketGrowth(before, after);
+    expect(grown.map((b) => b.count)).toEqual([40, 90, 99, 100]);
+    expect(bucketQuantile(0.5, grown)).toBeCloseTo(0.01 + 0.09 * (10 / 50));
+    expect(bucketQuantile(0.99, grown)).toBeCloseTo(1);
+    expect(bucketQuantile(0.995, grown)).toBe(1); // in +Inf's bucket: the largest finite bound
+    expect(bucketQuantile(0.5, bucketGrowth(after, after))).toBeUndefined();
+    expect(bucketQuantile(0.5, [])).toBeUndefined();
+  });
+});
+
+describe('status page rendering', () => {
+  it('escapes every interpolated value and keeps marked-up parts', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;');
+    const inner = html`<b>${'<i>'}</b>`;
+    expect(html`<p>${inner}${['<', 1]}${undefined}</p>`.text).toBe('<p><b>&#60;i&#62;</b>&#60;1</p>');
+  });
+
+  it('breaks a chart line where a sample was unknown and places points by time', () => {
+    const now = 3_600_000;
+    const points = [
+      { t: 0, value: 1 },
+      { t: 1_800_000, value: 2 },
+      { t: 2_700_000, value: undefined },
+      { t: now, value: 4 },
+    ];
+    const svg = sparkline({ name: 'likes', title: 'likes', format: String }, points, now).text;
+    const lines = [...svg.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1]);
+    expect(lines).toEqual(['0.0,36.0 120.0,24.0', '240.0,0.0']);
+  });
+
+  it('shows a dash for what is unknown, and a replica its lag instead of Litestream', () => {
+    const page = renderStatusPage({
+      role: 'replica',
+      region: undefined,
+      version: '1.2.3',
+      reading: undefined,
+      points: () => [],
+      now: Date.now(),
+      refreshSeconds: 10,
+    });
+    expect(page).toContain('<dt>lag behind the primary</dt><dd>—</dd>');
+    expect(page).toContain('region <span id="region">—</span>');
+    expect(page).not.toContain('Litestream');
+    expect(page).not.toContain('id="ingest"');
+  });
+});
+
+describe('status page of a running service', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function replay(lines: readonly string[]): Promise<JetstreamReplayServer> {
+    const server = await startJetstreamReplay({ lines });
+    cleanups.push(() => server.close());
+    return server;
+  }
+
+  it('shows what the primary ingested, with a chart point per sample, escaped', async () => {
+    const jetstream = await replay(jsonlLines(CAPTURE_FILE));
+    const region = `<b>"ams"&</b>`;
+    // The capture is older than the default retention: keep its likes from being pruned meanwhile.
+    const config = testConfig({ JETSTREAM_URL: `${jetstream.url}/subscribe`, FLY_REGION: region, RETENTION_DAYS: '3650' });
+    const service = FeedService.create(config, { host: '127.0.0.1', log: createLogger('silent'), statusSampleMs: 0 });
+    await service.start();
+    cleanups.push(async () => {
+      await service.stop();
+      rmSync(config.dataDir, { recursive: true, force: true });
+    });
+    const baseUrl = `http://127.0.0.1:${service.port()}`;
+
+    // 1. A sample before ingest has finished, then one after: two points per chart.
+    await service.status.sample();
+    await waitFor(async () => {
+      const text = await (await fetch(`${baseUrl}/metrics`)).text();
+      return metricValue(text, 'feedgen_likes') === 105 ? true : undefined;
+    }, 10_000, 'all likes stored');
+    await service.status.sample();
+
+    // 2. A few feed requests, timed into the third sample's window.
+    await waitFor(async () => ((await (await fetch(`${baseUrl}/xrpc/_health`)).json()).ready ? true : undefined), 10_000, 'feed ready');
+    const feed = `at://${config.feedgen.publisherDid}/app.bsky.feed.generator/${config.feedgen.feedRkeys[0]}`;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${baseUrl}/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(feed)}`);
+      expect(res.status).toBe(200);
+    }
+    const reading = await service.status.sample();
+    expect(reading.requests.perSecond).toBeGreaterThan(0);
+    expect(reading.requests.p99Seconds).toBeGreaterThan(0);
+
+    const res = await fetch(`${baseUrl}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const page = await res.text();
+
+    expect(page).toContain('<span id="role">primary</span>');
+    expect(page).toContain('<dt>likes in the window</dt><dd>105</dd>');
+    expect(page).toContain('<dt>preset</dt><dd>default</dd>');
+    expect(page).toMatch(/<dt>Jetstream lag<\/dt><dd>[\d.]+ (ms|s|h|d)<\/dd>/);
+    expect(page).toMatch(/<dt>p99<\/dt><dd>[\d.]+ (ms|s)<\/dd>/);
+    expect(page).toContain('<dt>up</dt><dd>—</dd>'); // no Litestream outside the launcher
+    const likesChart = /<figure id="chart-likes">[\s\S]*?<\/figure>/.exec(page)?.[0] ?? '';
+    const polylines = [...likesChart.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1]!);
+    expect(polylines).toHaveLength(1);
+    expect(polylines[0]!.split(' ')).toHaveLength(3);
+    // The ingest rate needs two samples: its line starts at the second.
+    expect(page).toMatch(/<figure id="chart-ingestPerSecond">[\s\S]*?<polyline points="\S+ \S+"\/>/);
+
+    expect(page).toContain('&#60;b&#62;&#34;ams&#34;&#38;&#60;/b&#62;');
+    expect(page).not.toContain(region);
+  });
+});
