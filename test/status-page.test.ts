@@ -1,12 +1,18 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
 import { createLogger } from '../src/observability/logger.js';
+import { chromium } from 'playwright-core';
 import { FeedService } from '../src/service.js';
 import { escapeHtml, html, renderStatusPage, sparkline } from '../src/status/page.js';
 import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/status/series.js';
 import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
 import { metricValue, testConfig, waitFor } from './support/service.js';
+
+/** Debian's Chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Headless on a closed network: no background traffic that would be refused anyway. */
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('status series', () => {
   it('keeps only the newest points, oldest first', () => {
@@ -105,11 +111,11 @@ describe('status page of a running service', () => {
     return server;
   }
 
-  it('shows what the primary ingested, with a chart point per sample, escaped', async () => {
+  /** A primary that ingests the real capture, sampled by hand (no timer). */
+  async function startPrimaryWithCapture(env: Record<string, string> = {}) {
     const jetstream = await replay(jsonlLines(CAPTURE_FILE));
-    const region = `<b>"ams"&</b>`;
     // The capture is older than the default retention: keep its likes from being pruned meanwhile.
-    const config = testConfig({ JETSTREAM_URL: `${jetstream.url}/subscribe`, FLY_REGION: region, RETENTION_DAYS: '3650' });
+    const config = testConfig({ JETSTREAM_URL: `${jetstream.url}/subscribe`, RETENTION_DAYS: '3650', ...env });
     const service = FeedService.create(config, { host: '127.0.0.1', log: createLogger('silent'), statusSampleMs: 0 });
     await service.start();
     cleanups.push(async () => {
@@ -117,13 +123,21 @@ describe('status page of a running service', () => {
       rmSync(config.dataDir, { recursive: true, force: true });
     });
     const baseUrl = `http://127.0.0.1:${service.port()}`;
+    const likesStored = () =>
+      waitFor(async () => {
+        const text = await (await fetch(`${baseUrl}/metrics`)).text();
+        return metricValue(text, 'feedgen_likes') === 105 ? true : undefined;
+      }, 10_000, 'all likes stored');
+    return { service, config, baseUrl, likesStored };
+  }
+
+  it('shows what the primary ingested, with a chart point per sample, escaped', async () => {
+    const region = `<b>"ams"&</b>`;
+    const { service, config, baseUrl, likesStored } = await startPrimaryWithCapture({ FLY_REGION: region });
 
     // 1. A sample before ingest has finished, then one after: two points per chart.
     await service.status.sample();
-    await waitFor(async () => {
-      const text = await (await fetch(`${baseUrl}/metrics`)).text();
-      return metricValue(text, 'feedgen_likes') === 105 ? true : undefined;
-    }, 10_000, 'all likes stored');
+    await likesStored();
     await service.status.sample();
 
     // 2. A few feed requests, timed into the third sample's window.
@@ -159,4 +173,30 @@ describe('status page of a running service', () => {
     expect(page).toContain('&#60;b&#62;&#34;ams&#34;&#38;&#60;/b&#62;');
     expect(page).not.toContain(region);
   });
+  it('renders in headless Chromium with live charts', async () => {
+    const { service, baseUrl, likesStored } = await startPrimaryWithCapture();
+    await service.status.sample();
+    await likesStored();
+    await service.status.sample();
+    await service.status.sample();
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    expect((await page.goto(`${baseUrl}/`))?.status()).toBe(200);
+    expect(await page.textContent('#role')).toBe('primary');
+    // Each chart is drawn: its SVG has a size on the page, and the likes line has a point per sample.
+    const charts = await page.$$eval('figure svg', (svgs) => svgs.map((svg) => svg.getBoundingClientRect().width));
+    expect(charts.length).toBeGreaterThanOrEqual(4);
+    expect(charts.every((width) => width > 0)).toBe(true);
+    const likes = await page.$eval('#chart-likes polyline', (line) => (line as SVGPolylineElement).points.numberOfItems);
+    expect(likes).toBe(3);
+    // Nothing wider than the window: no horizontal scrolling.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1000);
+    expect(errors).toEqual([]);
+    mkdirSync('test-output', { recursive: true });
+    await page.screenshot({ path: 'test-output/status-page.png', fullPage: true });
+  }, 60_000);
 });
