@@ -3,6 +3,7 @@ import { LikeGraph } from '../src/graph/like-graph.js';
 import { candidates, colikers, type ExplainCollector, type GraphView, seeds, topK } from '../src/ranker/kernel.js';
 import { CHEAP, COLIKE_COUNT, DEFAULT, PRESETS, type RankerParams, withOverrides, workBound } from '../src/ranker/params.js';
 import { diversify, NO_SIGNALS, rankForUser, type UserSignals } from '../src/ranker/pipeline.js';
+import { explainRanking } from '../src/ranker/explain.js';
 import { computePopular } from '../src/ranker/popular.js';
 import { seeded } from './support/random.js';
 
@@ -415,6 +416,27 @@ describe('ExplainCollector', () => {
     const explained = rankForUser(g, U, DEFAULT, NOW, NO_SIGNALS, explain);
     expect(explained).toEqual(plain);
     expect(calls).toBeGreaterThan(0);
+  });
+
+  it('explains a ranking by the co-likers who carried each post and the seeds they share', () => {
+    // V shares seeds A and B with U, W only A; V liked P, both liked Q; Z shares nothing.
+    const P = 21;
+    const Q = 22;
+    const g = graphOf([
+      [U, A, 5], [U, B, 4], [U, C, 3],
+      [V, A, 10], [V, B, 9], [V, P, 2], [V, Q, 2],
+      [W, A, 8], [W, Q, 1],
+      [Z, 31, 1],
+    ]);
+    const reasons = explainRanking(g, U, DEFAULT, NOW, NO_SIGNALS, { posts: 10, colikersPerPost: 3, seedsPerColiker: 3 });
+    expect(reasons?.map((r) => r.post)).toEqual([...rankForUser(g, U, DEFAULT, NOW)!]);
+    const byPost = new Map(reasons!.map((r) => [r.post, r.colikers]));
+    expect(byPost.get(P)?.map((c) => c.actor)).toEqual([V]);
+    expect(new Set(byPost.get(Q)?.map((c) => c.actor))).toEqual(new Set([V, W]));
+    expect(new Set(byPost.get(P)![0]!.sharedSeeds)).toEqual(new Set([A, B]));
+    expect(byPost.get(Q)!.find((c) => c.actor === W)!.sharedSeeds).toEqual([A]);
+    // Cold start: no explanation, as no ranking.
+    expect(explainRanking(g, Z, DEFAULT, NOW, NO_SIGNALS, { posts: 10, colikersPerPost: 3, seedsPerColiker: 3 })).toBeUndefined();
   });
 });
 

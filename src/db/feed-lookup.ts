@@ -15,6 +15,7 @@ const MORE = interactionCode('app.bsky.feed.defs#requestMore');
 /** Names to ids and back, through indexed lookups on a read-only connection. */
 export class SqliteFeedLookup implements FeedLookup {
   private actorByDid!: Statement<[string], { id: number }>;
+  private didById!: Statement<[number], { did: string }>;
   private postById!: Statement<[number], { did: string; rkey: string }>;
   private interactionsOf!: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
 
@@ -25,6 +26,7 @@ export class SqliteFeedLookup implements FeedLookup {
   /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
   attach(db: Database): void {
     this.actorByDid = db.prepare('SELECT id FROM actors WHERE did = ?');
+    this.didById = db.prepare('SELECT did FROM actors WHERE id = ?');
     this.postById = db.prepare('SELECT a.did, p.rkey FROM posts p JOIN actors a ON a.id = p.author_id WHERE p.id = ?');
     this.interactionsOf = db.prepare(
       `SELECT i.post_id, i.event, p.author_id FROM interactions i JOIN posts p ON p.id = i.post_id
@@ -50,13 +52,22 @@ export class SqliteFeedLookup implements FeedLookup {
     return this.actorByDid.get(did)?.id;
   }
 
+  actorDid(actor: number): string | undefined {
+    return this.didById.get(actor)?.did;
+  }
+
   /** URIs of the posts, in order; a post pruned since it was ranked is left out. */
   postUris(posts: Int32Array): string[] {
     const uris: string[] = [];
     for (const id of posts) {
-      const row = this.postById.get(id);
-      if (row) uris.push(postUri(row.did, row.rkey));
+      const uri = this.postUri(id);
+      if (uri !== undefined) uris.push(uri);
     }
     return uris;
+  }
+
+  postUri(post: number): string | undefined {
+    const row = this.postById.get(post);
+    return row && postUri(row.did, row.rkey);
   }
 }

@@ -11,6 +11,7 @@ import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleto
 import { healthRoute } from './routes/health.js';
 import { type SendInteractionsDeps, sendInteractionsRoutes } from './routes/send-interactions.js';
 import { metricsRoute } from './routes/metrics.js';
+import { playgroundRoute } from './routes/playground.js';
 import { statusRoute } from './routes/status.js';
 import { timeRequests } from './request-timing.js';
 import type { StatusSampler } from '../status/sampler.js';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   status?: StatusSampler;
 }
 
+/** Per client address: each playground page is a ranking, and it is for people, not loops. */
+const PLAYGROUND_RATE_LIMIT = { perSecond: 2, burst: 10 };
 /** Per requesting user: generous for people, a wall for loops. */
 const FEED_RATE_LIMIT = { perSecond: 10, burst: 30 };
 /**
@@ -45,6 +48,10 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica));
   app.get('/metrics', metricsRoute(ctx));
   if (deps.status) app.get('/', statusRoute(ctx, deps.status));
+  app.get(
+    '/playground',
+    playgroundRoute({ feed: deps.feed, limiter: new RateLimiter(PLAYGROUND_RATE_LIMIT), trustFlyClientIp: ctx.config.region !== undefined }),
+  );
   app.get('/.well-known/did.json', didDocumentRoute(feedgen));
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
   app.get(

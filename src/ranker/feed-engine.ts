@@ -5,11 +5,24 @@ import { SqliteFeedLookup } from '../db/feed-lookup.js';
 import { GraphSync } from '../graph/graph-sync.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { explainRanking, type ExplainLimits } from './explain.js';
 import { FeedRanker } from './feed-ranker.js';
 import { GOVERNOR_DEFAULTS, PresetGovernor } from './governor.js';
 import { PageCache } from './pages.js';
 import { DEFAULT, PRESETS } from './params.js';
 import { computePopular } from './popular.js';
+
+/** A ranked post and why: its strongest co-likers, each with the user's posts they liked too. */
+export interface ExplainedPost {
+  uri: string;
+  colikers: Array<{ did: string; sharedSeeds: string[] }>;
+}
+
+export type Explanation =
+  | { kind: 'unknown' }
+  /** Too few likes for a personal ranking: the feed serves them the popular list. */
+  | { kind: 'cold' }
+  | { kind: 'ranked'; preset: string; posts: ExplainedPost[] };
 
 /**
  * Everything behind a feed request, on any node: a read-only connection, the like
@@ -20,6 +33,7 @@ export class FeedEngine {
   readonly ranker: FeedRanker;
   private readonly sync: GraphSync;
   private readonly lookup: SqliteFeedLookup;
+  private readonly governor: PresetGovernor;
   private popular: Int32Array = new Int32Array(0);
   /** Graph size at the last popular refresh. */
   private popularFromLikes = 0;
@@ -41,17 +55,17 @@ export class FeedEngine {
   ) {
     this.sync = new GraphSync(db, log);
     this.lookup = new SqliteFeedLookup(db);
-    const governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
+    this.governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
       log.warn({ preset: to }, 'ranker preset switched');
       metrics.rankerPresetSwitches.inc({ to });
       this.reportPreset(to);
     });
-    this.reportPreset(governor.current);
+    this.reportPreset(this.governor.current);
     this.ranker = new FeedRanker({
       graph: this.sync.graph,
       lookup: this.lookup,
       pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
-      governor,
+      governor: this.governor,
       popular: () => this.popular,
       loopLagMs: () => this.loopLagMs,
     });
@@ -96,6 +110,29 @@ export class FeedEngine {
       this.loopDelay.reset();
     }, 1000);
     this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
+  }
+
+  /**
+   * The user's first ranked posts with their reasons, ranked as a feed request would be
+   * (same preset, same signals, same kernel), but not timed for the governor nor cached.
+   */
+  explainFor(did: string, limits: ExplainLimits): Explanation {
+    const user = this.lookup.actorId(did);
+    if (user === undefined) return { kind: 'unknown' };
+    const preset = this.governor.current;
+        const reasons = explainRanking(this.sync.graph, user, PRESETS[preset], Date.now() / 1000, this.lookup.signals(user), limits);
+    if (reasons === undefined) return { kind: 'cold' };
+    const posts: ExplainedPost[] = [];
+    for (const reason of reasons) {
+      const uri = this.lookup.postUri(reason.post);
+      if (uri === undefined) continue; // pruned since: the feed leaves it out too
+      const colikers = reason.colikers.flatMap((c) => {
+        const coliker = this.lookup.actorDid(c.actor);
+        return coliker === undefined ? [] : [{ did: coliker, sharedSeeds: c.sharedSeeds.flatMap((seed) => this.lookup.postUri(seed) ?? []) }];
+      });
+      posts.push({ uri, colikers });
+    }
+    return { kind: 'ranked', preset, posts };
   }
 
   stop(): void {

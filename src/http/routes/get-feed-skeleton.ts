@@ -62,7 +62,8 @@ export function feedUri(publisherDid: string, rkey: string): string {
   return `at://${publisherDid}/app.bsky.feed.generator/${rkey}`;
 }
 
-function clientAddress(req: Request, trustFlyClientIp: boolean): string {
+/** Who is asking, for per-address rate limits. */
+export function clientAddress(req: Request, trustFlyClientIp: boolean): string {
   const fly = trustFlyClientIp ? req.headers['fly-client-ip'] : undefined;
   return (typeof fly === 'string' ? fly : req.socket.remoteAddress) ?? 'unknown';
 }

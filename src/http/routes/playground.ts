@@ -1,0 +1,62 @@
+import type { RequestHandler } from 'express';
+import { isValidHandle } from '@atproto/syntax';
+import { isDid } from '../../ingest/identifiers.js';
+import { type PlaygroundView, renderPlaygroundPage } from '../../playground/page.js';
+import type { FeedEngine } from '../../ranker/feed-engine.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { clientAddress } from './get-feed-skeleton.js';
+
+/** Longer than any DID worth ranking (did:web ones included). */
+const MAX_ACTOR_LENGTH = 256;
+/** A feed page, with the reasons of each post. */
+const EXPLAIN_LIMITS = { posts: 30, colikersPerPost: 3, seedsPerColiker: 3 };
+
+export interface PlaygroundDeps {
+  feed: FeedEngine | undefined;
+  /** Per client address: each answer ranks, as a first feed page does. */
+  limiter: RateLimiter;
+  trustFlyClientIp: boolean;
+}
+
+/**
+ * `GET /playground?actor=<did>`: a page for people showing a user's ranked feed and why
+ * each post is there. Every failure is a message on the page with its status.
+ */
+export function playgroundRoute(deps: PlaygroundDeps): RequestHandler {
+  return (req, res) => {
+    const { status, view } = answer(req.query.actor, clientAddress(req, deps.trustFlyClientIp), deps);
+    if (status === 429) res.setHeader('Retry-After', '1');
+    if (status === 503) res.setHeader('Retry-After', '5');
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(status).type('html').send(renderPlaygroundPage(view));
+  };
+}
+
+function answer(raw: unknown, client: string, deps: PlaygroundDeps): { status: number; view: PlaygroundView } {
+  // 1. The rate limit, before any work.
+  try {
+    deps.limiter.take(client);
+  } catch {
+    return { status: 429, view: { actor: '', message: 'Too many requests: wait a second and try again.' } };
+  }
+  // 2. The input: absent is an empty form; a DID is ranked; a handle is named as such.
+  if (raw === undefined || raw === '') return { status: 200, view: { actor: '' } };
+  if (typeof raw !== 'string' || raw.length > MAX_ACTOR_LENGTH) {
+    return { status: 400, view: { actor: '', message: 'Give one actor, as a DID.' } };
+  }
+  const actor = raw.trim();
+  if (!isDid(actor)) {
+    const message = isValidHandle(actor)
+      ? 'That is a handle: the playground needs the DID (handles would need the identity resolver).'
+      : 'That is neither a DID nor a handle.';
+    return { status: 400, view: { actor, message } };
+  }
+  // 3. The ranking, once the like graph is loaded.
+  if (!deps.feed?.isReady) return { status: 503, view: { actor, message: 'The feed is still loading: try again in a few seconds.' } };
+  const explanation = deps.feed.explainFor(actor, EXPLAIN_LIMITS);
+  if (explanation.kind === 'unknown') return { status: 404, view: { actor, message: 'No likes from this DID have been seen.' } };
+  if (explanation.kind === 'cold') {
+    return { status: 200, view: { actor, message: 'Too few recent likes for a personal ranking: this user gets the popular list.' } };
+  }
+  return { status: 200, view: { actor, ranked: { did: actor, preset: explanation.preset, posts: explanation.posts } } };
+}

@@ -1,0 +1,122 @@
+import type { Database } from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openReader } from '../src/db/database.js';
+import { splitPostUri } from '../src/ingest/identifiers.js';
+import { renderPlaygroundPage } from '../src/playground/page.js';
+import { type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
+
+const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
+/** The playground shows one feed page. */
+const PAGE = 30;
+
+/** The ranked posts on a page, each with its co-likers and their shared seeds, in order. */
+function rankedOn(page: string): Array<{ uri: string; colikers: Array<{ did: string; seeds: string[] }> }> {
+  return [...page.matchAll(/<li class="post" data-uri="([^"]+)">([\s\S]*?)<\/ul><\/li>/g)].map((m) => ({
+    uri: unescape(m[1]!),
+    colikers: [...m[2]!.matchAll(/<li class="coliker" data-did="([^"]+)">([\s\S]*?)<\/li>/g)].map((c) => ({
+      did: unescape(c[1]!),
+      seeds: [...c[2]!.matchAll(/<a class="seed" href="[^"]*">([^<]+)<\/a>/g)].map((s) => unescape(s[1]!)),
+    })),
+  }));
+}
+
+const unescape = (text: string) => text.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+
+describe('playground page rendering', () => {
+  it('escapes what was typed and every shown value', () => {
+    const hostile = `"><script>alert(1)</script>`;
+    const page = renderPlaygroundPage({ actor: hostile, message: `<b>${hostile}</b>` });
+    expect(page).not.toContain('<script>');
+    expect(page).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+  });
+});
+
+describe('playground of a running service', () => {
+  let ds: DatasetService;
+  let reader: Database;
+  const playground = (actor?: string) => fetch(`${ds.svc.baseUrl}/playground${actor === undefined ? '' : `?${new URLSearchParams({ actor })}`}`);
+
+  beforeAll(async () => {
+    ds = await startDatasetService({ seed: 31, likes: 10_000 });
+    reader = openReader(ds.config.dbPath, { busyTimeoutMs: 1000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    reader?.close();
+    await ds?.stop();
+  });
+
+  /** Whether `did` has a live like of the post `uri`, in the database itself. */
+  function liked(did: string, uri: string): boolean {
+    const { authorDid, rkey } = splitPostUri(uri);
+    return (
+      reader
+        .prepare<[string, string, string], { n: number }>(
+          `SELECT count(*) AS n FROM likes l JOIN actors a ON a.id = l.actor_id JOIN posts p ON p.id = l.post_id
+           JOIN actors author ON author.id = p.author_id
+           WHERE a.did = ? AND author.did = ? AND p.rkey = ? AND l.deleted = 0`,
+        )
+        .get(did, authorDid, rkey)!.n > 0
+    );
+  }
+
+  // One test, in order: the rate limit counts every request from this address.
+  it('shows the feed page with its reasons, refuses bad input, and rate-limits', async () => {
+    // 1. The active user's page: exactly the feed's first page, each post with a real co-liker.
+    const res = await playground(ds.activeUser);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await res.text();
+    const shown = rankedOn(page);
+
+    const user = await registerUser(ds.plc, ds.activeUser);
+    const feedRes = await fetch(`${ds.svc.baseUrl}/xrpc/${GET_FEED_SKELETON}?${new URLSearchParams({ feed: FEED_URI, limit: String(PAGE) })}`, {
+      headers: { authorization: await user.bearer(GET_FEED_SKELETON) },
+    });
+    expect(feedRes.status).toBe(200);
+    const feed = ((await feedRes.json()) as { feed: Array<{ post: string }> }).feed.map((item) => item.post);
+    expect(feed).toHaveLength(PAGE);
+    expect(shown.map((p) => p.uri)).toEqual(feed);
+
+    for (const post of shown) {
+      expect(post.colikers.length, post.uri).toBeGreaterThan(0);
+      for (const coliker of post.colikers) {
+        expect(coliker.did).not.toBe(ds.activeUser);
+        expect(liked(coliker.did, post.uri), `${coliker.did} liked ${post.uri}`).toBe(true);
+        // The shared seeds: liked by both the user and the co-liker.
+        for (const seed of coliker.seeds) expect(liked(coliker.did, seed) && liked(ds.activeUser, seed), seed).toBe(true);
+      }
+    }
+    expect(shown.some((p) => p.colikers.some((c) => c.seeds.length > 0))).toBe(true);
+
+    // 2. A hostile value comes back escaped, as a 400.
+    const hostile = `did:x"><script>alert(1)</script>`;
+    const hostileRes = await playground(hostile);
+    expect(hostileRes.status).toBe(400);
+    const hostilePage = await hostileRes.text();
+    expect(hostilePage).not.toContain('<script>');
+    expect(hostilePage).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+
+    // 3. Garbage and handles: 400 with a message; an unknown DID: 404.
+    const garbage = await playground('not a did');
+    expect(garbage.status).toBe(400);
+    expect(await garbage.text()).toContain('<p id="message">That is neither a DID nor a handle.</p>');
+    const handle = await playground('alice.bsky.social');
+    expect(handle.status).toBe(400);
+    expect(await handle.text()).toContain('handles would need the identity resolver');
+    const unknown = await playground('did:plc:unknownunknownunknownun');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('<p id="message">No likes from this DID have been seen.</p>');
+
+    // 4. The empty form is free of messages; then the burst runs out (2/s, burst 10).
+    const empty = await playground();
+    expect(empty.status).toBe(200);
+    expect(await empty.text()).not.toContain('id="message"');
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await playground('did:plc:unknownunknownunknownun')).status);
+    expect(statuses).toContain(429);
+    const limited = await playground(ds.activeUser);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+  }, 60_000);
+});
