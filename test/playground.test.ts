@@ -1,8 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
 import { splitPostUri } from '../src/ingest/identifiers.js';
 import { renderPlaygroundPage } from '../src/playground/page.js';
+import { launchChromium } from './support/browser.js';
 import { type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
 
 const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
@@ -61,6 +63,27 @@ describe('playground of a running service', () => {
   }
 
   // One test, in order: the rate limit counts every request from this address.
+  it('works in headless Chromium: type a DID, submit, read the ranked posts and their reasons', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(String(err)));
+      await page.goto(`${ds.svc.baseUrl}/playground`);
+      await page.fill('#actor', ds.activeUser);
+      await Promise.all([page.waitForURL(/actor=/), page.click('button[type=submit]')]);
+      const posts = await page.$$eval('#feed > li.post', (items) => items.map((li) => li.querySelectorAll('li.coliker').length));
+      expect(posts.length).toBe(PAGE);
+      expect(posts.every((colikers) => colikers > 0)).toBe(true);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1000);
+      expect(errors).toEqual([]);
+      mkdirSync('test-output', { recursive: true });
+      await page.screenshot({ path: 'test-output/playground.png', fullPage: false });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('shows the feed page with its reasons, refuses bad input, and rate-limits', async () => {
     // 1. The active user's page: exactly the feed's first page, each post with a real co-liker.
     const res = await playground(ds.activeUser);

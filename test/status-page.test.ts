@@ -2,17 +2,13 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
 import { createLogger } from '../src/observability/logger.js';
-import { chromium } from 'playwright-core';
 import { FeedService } from '../src/service.js';
 import { escapeHtml, html, renderStatusPage, sparkline } from '../src/status/page.js';
 import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/status/series.js';
 import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
+import { launchChromium } from './support/browser.js';
 import { metricValue, testConfig, waitFor } from './support/service.js';
 
-/** Debian's Chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Headless on a closed network: no background traffic that would be refused anyway. */
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('status series', () => {
   it('keeps only the newest points, oldest first', () => {
@@ -180,7 +176,7 @@ describe('status page of a running service', () => {
     await service.status.sample();
     await service.status.sample();
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    const browser = await launchChromium();
     cleanups.push(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     const errors: string[] = [];
