@@ -24,6 +24,15 @@ describe('configFromEnv', () => {
     expect(config.ingest.jetstreamUrls).toEqual(['ws://a:1/subscribe', 'wss://b/subscribe']);
   });
 
+  it('reads the status page peers as http(s) URLs, at most 20', () => {
+    expect(configFromEnv({}).statusPeers).toBeUndefined();
+    expect(configFromEnv({ STATUS_PEERS: ' http://a:3000 , https://b/,' }).statusPeers).toEqual(['http://a:3000', 'https://b/']);
+    expect(() => configFromEnv({ STATUS_PEERS: 'ws://a' })).toThrow(/STATUS_PEERS must be an http\(s\) URL/);
+    expect(() => configFromEnv({ STATUS_PEERS: 'http://a,nope' })).toThrow(/STATUS_PEERS="nope" is not a URL/);
+    const many = Array.from({ length: 21 }, (_, i) => `http://peer${i}`).join(',');
+    expect(() => configFromEnv({ STATUS_PEERS: many })).toThrow(/STATUS_PEERS lists 21 URLs, more than 20/);
+  });
+
   it('reports every bad value at once', () => {
     let error: unknown;
     try {

@@ -16,6 +16,10 @@ export interface Config {
   dataDir: string;
   dbPath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Fly app name (Fly sets it on every machine); the status page finds its peers through it. */
+  flyAppName: string | undefined;
+  /** Base URLs of the machines the status page lists; undefined means discover them on Fly. */
+  statusPeers: string[] | undefined;
   /** Litestream's Prometheus endpoint when the launcher runs the service under it. */
   litestreamMetricsUrl: string | undefined;
   /** Where Litestream replicates (primary) and what a replica follows. */
@@ -109,6 +113,8 @@ export function configFromEnv(env: Env): Config {
     dataDir,
     dbPath: path.join(dataDir, 'feed.db'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    flyAppName: read.optionalString('FLY_APP_NAME'),
+    statusPeers: parseStatusPeers(read.optionalString('STATUS_PEERS'), read.problems),
     litestreamMetricsUrl: read.optionalString('LITESTREAM_METRICS_URL'),
     litestream: readLitestreamSettings(env, dataDir, read),
     replica: {
@@ -183,6 +189,17 @@ function checkHttpUrl(name: string, value: string, problems: string[]): void {
   } catch {
     problems.push(`${name}=${JSON.stringify(value)} is not a URL`);
   }
+}
+
+/** The status page fetches every peer at each sample: a bounded list. */
+export const MAX_STATUS_PEERS = 20;
+
+function parseStatusPeers(raw: string | undefined, problems: string[]): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const urls = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (urls.length > MAX_STATUS_PEERS) problems.push(`STATUS_PEERS lists ${urls.length} URLs, more than ${MAX_STATUS_PEERS}`);
+  for (const url of urls) checkHttpUrl('STATUS_PEERS', url, problems);
+  return urls;
 }
 
 function parseJetstreamUrls(raw: string, problems: string[]): string[] {

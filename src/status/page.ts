@@ -1,4 +1,5 @@
 import type { Point } from './series.js';
+import type { Machines } from './peers.js';
 import type { ChartName, StatusReading } from './sampler.js';
 
 /** Markup that is already safe; everything else interpolated into `html` is escaped. */
@@ -104,6 +105,7 @@ ${ingest}
 ${chart({ name: 'walBytes', title: 'WAL size', format: bytes })}
 </section>
 ${replication}
+${machinesSection(r?.machines)}
 <section id="ranker"><h2>Ranker</h2>
 <dl>${row('preset', r?.preset ?? UNKNOWN)}</dl>
 </section>
@@ -114,6 +116,27 @@ ${replication}
 </body>
 </html>
 `.text;
+}
+
+/** One row per peer, as it describes itself in its `_health`. */
+function machinesSection(machines: Machines | undefined): SafeHtml {
+  const body = !machines
+    ? html`<p class="note">Not sampled yet.</p>`
+    : machines.discoveryError
+      ? html`<p class="note">${machines.discoveryError}</p>`
+      : machines.peers.length === 0
+        ? html`<p class="note">No peers: set STATUS_PEERS, or run on Fly.</p>`
+        : html`<table><tr><th>machine</th><th>region</th><th>role</th><th>ready</th><th>lag</th></tr>
+${machines.peers.map((p) =>
+  p.reachable
+    ? html`<tr><td>${p.url}</td><td>${p.region ?? UNKNOWN}</td><td>${p.role}</td><td>${p.ready ? 'yes' : 'no'}</td><td>${seconds(p.lagSeconds)}</td></tr>
+`
+    : html`<tr><td>${p.url}</td><td colspan="4" title="${p.reason}">unreachable</td></tr>
+`,
+)}</table>`;
+  return html`<section id="machines"><h2>Machines</h2>
+${body}
+</section>`;
 }
 
 function row(label: string, value: string): SafeHtml {
@@ -155,4 +178,5 @@ section{border-top:1px solid #ddd;padding:.6rem 0}
 dl{display:grid;grid-template-columns:max-content auto;gap:.1rem 1rem;margin:.3rem 0}dt{color:#666}dd{margin:0;font-variant-numeric:tabular-nums}
 figure{display:inline-block;margin:.3rem 1rem .3rem 0}figcaption{font-size:12px;color:#666}
 svg{background:#f7f7f7;overflow:visible}polyline{fill:none;stroke:#2a6fdb;stroke-width:1.5}circle{fill:#2a6fdb}
-.note{font-size:12px;color:#666;margin:0}`;
+.note{font-size:12px;color:#666;margin:0}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}th{text-align:left;color:#666;font-weight:normal}th,td{padding:.1rem 1rem .1rem 0}`;

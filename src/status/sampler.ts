@@ -1,6 +1,7 @@
 import type { Gauge, Histogram, MetricValue } from 'prom-client';
 import type { AppContext } from '../context.js';
 import { fileSizes } from '../db/database.js';
+import { type Machines, readMachines } from './peers.js';
 import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
 
 /** One sample every 10 s keeps the last hour in 360 points per series. */
@@ -22,6 +23,8 @@ export interface StatusReading {
   preset: string | undefined;
   /** getFeedSkeleton over the last sample window. */
   requests: { perSecond: number | undefined; p50Seconds: number | undefined; p99Seconds: number | undefined };
+  /** Every peer's own health, read at this sample. */
+  machines: Machines;
 }
 
 export type ChartName = 'ingestPerSecond' | 'ingestLagSeconds' | 'likes' | 'walBytes' | 'replicaLagSeconds';
@@ -65,6 +68,8 @@ export class StatusSampler {
   async sample(now = Date.now()): Promise<StatusReading> {
     const { config, metrics } = this.ctx;
     const primary = config.role === 'primary';
+    // The peers answer over the network (2 s at most): asked first, awaited last.
+    const machines = readMachines(config);
 
     // 1. File sizes are read here, as the metrics route does at scrape time.
     const { dbBytes, walBytes } = fileSizes(config.dbPath);
@@ -97,6 +102,7 @@ export class StatusSampler {
         p50Seconds: bucketQuantile(0.5, grown),
         p99Seconds: bucketQuantile(0.99, grown),
       },
+      machines: await machines,
     };
     for (const name of CHARTS) this.series[name].push(now, reading[name]);
     this.last = reading;
