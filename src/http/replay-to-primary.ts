@@ -4,6 +4,7 @@ import { ResponseType } from '@atproto/xrpc';
 import type { AppContext } from '../context.js';
 import type { ReplicaStatus } from '../replica/replica-status.js';
 import { FLY_REPLAY, FLY_REPLAY_FAILED, FLY_REPLAY_SRC, formatFlyReplay } from './fly-headers.js';
+import { requestIdOf } from './request-id.js';
 
 /** Why a replica handed a request to the primary: the metric's `reason` and the replay's `state`. */
 export type ReplayReason = 'write' | 'not_caught_up' | 'lag_unknown' | 'lag_over_max' | 'feed_not_ready';
@@ -65,7 +66,7 @@ function replayToPrimary(ctx: AppContext, req: Request, res: Response, reason: R
   // Invariant: a request Fly already replayed is never answered with another fly-replay;
   // Fly's proxy would bounce it between machines until it gives up (error PA02).
   if (source !== undefined) {
-    ctx.log.warn({ source, reason, path: req.path }, 'replayed request reached a replica; refused');
+    ctx.log.warn({ source, reason, path: req.path, requestId: requestIdOf(res) }, 'replayed request reached a replica; refused');
     throw unavailable(
       'NotPrimary',
       `this machine is a read replica (region ${region ?? 'unset'}) and the request was already replayed here; the primary region ${primaryRegion ?? '(unset)'} did not take it`,

@@ -15,6 +15,7 @@ import { playgroundRoute } from './routes/playground.js';
 import { statusRoute } from './routes/status.js';
 import { timeRequests } from './request-timing.js';
 import type { StatusSampler } from '../status/sampler.js';
+import { requestId } from './request-id.js';
 import { xrpcErrorHandler } from './xrpc.js';
 
 export interface HttpDeps {
@@ -41,6 +42,7 @@ const ANONYMOUS_RATE_LIMIT = { perSecond: 200, burst: 400 };
 export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestId());
   const { feedgen, role } = ctx.config;
 
   // First, before any body parser: a replica hands every write to the primary unread.

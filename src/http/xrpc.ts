@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { InternalServerError, InvalidRequestError, XRPCError } from '@atproto/xrpc-server';
 import type { Logger } from '../observability/logger.js';
+import { requestIdOf } from './request-id.js';
 
 /** Wraps an async route so a thrown XRPCError becomes its XRPC answer. */
 export function xrpcRoute(handler: (req: Request, res: Parameters<RequestHandler>[1]) => Promise<void> | void): RequestHandler {
@@ -55,7 +56,7 @@ export function xrpcErrorHandler(log: Logger): ErrorRequestHandler {
       res.status(status).json({ error: 'InvalidRequest', message: 'request body cannot be read' });
       return;
     }
-    log.error({ err, path: req.path }, 'request failed');
+    log.error({ err, path: req.path, requestId: requestIdOf(res) }, 'request failed');
     res.status(500).json(new InternalServerError('internal error').payload);
   };
 }
