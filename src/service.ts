@@ -11,6 +11,7 @@ import { LitestreamMonitor } from './litestream/monitor.js';
 import { Follower } from './replica/follower.js';
 import { ReplicaLayout } from './replica/layout.js';
 import { objectStoreFor } from './replica/object-store.js';
+import { ServedLog } from './feedback/served-log.js';
 import { FeedEngine } from './ranker/feed-engine.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -56,6 +57,8 @@ export class FeedService {
   private readonly auth: ServiceAuth;
   /** The status page's memory of the last hour. */
   readonly status: StatusSampler;
+  /** The pages this node served; kept across a replica's engine reloads. */
+  private readonly served = new ServedLog();
 
   private constructor(
     readonly ctx: AppContext,
@@ -63,7 +66,7 @@ export class FeedService {
     private readonly onFatal: (err: Error) => void,
     statusSampleMs: number | undefined,
   ) {
-    this.status = new StatusSampler(ctx, statusSampleMs);
+    this.status = new StatusSampler(ctx, statusSampleMs, () => this.engine?.feedQuality());
     const { serviceDid, plcUrl } = ctx.config.feedgen;
     this.auth = createServiceAuth({ serviceDid, resolver: new ServiceDidResolver({ plcUrl }) });
   }
@@ -78,7 +81,7 @@ export class FeedService {
     const { config, log } = this.ctx;
     if (config.role === 'primary') {
       this.primary = await this.openPrimary();
-      this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log);
+      this.engine = FeedEngine.open(config.dbPath, config, this.ctx.metrics, log, this.served);
     }
     // HTTP answers from the start; a replica's app is rebuilt once its copy exists.
     this.app = this.buildApp();
@@ -145,7 +148,7 @@ export class FeedService {
     };
     void bootstrap().then((ready) => {
       if (!ready || this.stopping) return;
-      const engine = FeedEngine.open(config.dbPath, config, metrics, log);
+      const engine = FeedEngine.open(config.dbPath, config, metrics, log, this.served);
       this.engine = engine;
       follower.setExclusive((apply) => engine.withDatabaseClosed(apply));
       this.app = this.buildApp();
@@ -163,7 +166,7 @@ export class FeedService {
     const { config, metrics, log } = this.ctx;
     const follower = this.follower!;
     const old = this.engine;
-    const next = FeedEngine.open(config.dbPath, config, metrics, log);
+    const next = FeedEngine.open(config.dbPath, config, metrics, log, this.served);
     follower.setExclusive((apply) => next.withDatabaseClosed(() => (old ? old.withDatabaseClosed(apply) : apply())));
     next.start().then(
       () => {

@@ -18,6 +18,7 @@ export class SqliteFeedLookup implements FeedLookup {
   private didById!: Statement<[number], { did: string }>;
   private postById!: Statement<[number], { did: string; rkey: string }>;
   private interactionsOf!: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
+  private lessOf!: Statement<[number, number, number], { author_id: number; time_us: number }>;
 
   constructor(db: Database) {
     this.attach(db);
@@ -33,6 +34,15 @@ export class SqliteFeedLookup implements FeedLookup {
        WHERE i.actor_id = ? AND i.time_us > ? AND i.event IN (${SEEN}, ${LESS}, ${MORE})
        ORDER BY i.time_us DESC LIMIT ?`,
     );
+    this.lessOf = db.prepare(
+      `SELECT p.author_id, i.time_us FROM interactions i JOIN posts p ON p.id = i.post_id
+       WHERE i.actor_id = ? AND i.time_us > ? AND i.event = ${LESS} ORDER BY i.time_us DESC LIMIT ?`,
+    );
+  }
+
+  /** The authors the user asked to see less of after `sinceMs`, newest first, with when (ms). */
+  lessRequests(actor: number, sinceMs: number): Array<{ author: number; atMs: number }> {
+    return this.lessOf.all(actor, sinceMs * 1000, SIGNAL_ROWS).map((r) => ({ author: r.author_id, atMs: r.time_us / 1000 }));
   }
 
   /** What the user's recent interactions ask of the ranking. */

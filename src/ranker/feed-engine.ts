@@ -2,6 +2,7 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import { type Database, openReader } from '../db/database.js';
 import { SqliteFeedLookup } from '../db/feed-lookup.js';
+import { feedQuality, type QualityRow, ServedLog } from '../feedback/served-log.js';
 import { GraphSync } from '../graph/graph-sync.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -52,6 +53,7 @@ export class FeedEngine {
     private readonly config: Config['feed'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly served: ServedLog,
   ) {
     this.sync = new GraphSync(db, log);
     this.lookup = new SqliteFeedLookup(db);
@@ -68,12 +70,24 @@ export class FeedEngine {
       governor: this.governor,
       popular: () => this.popular,
       loopLagMs: () => this.loopLagMs,
+      onServed: (page) => served.record(page),
     });
   }
 
-  static open(dbPath: string, config: Config, metrics: Metrics, log: Logger): FeedEngine {
+  /** `served` outlives the engine: a replica's reload keeps what this node served. */
+  static open(dbPath: string, config: Config, metrics: Metrics, log: Logger, served = new ServedLog()): FeedEngine {
     const reopen = () => openReader(dbPath, config.db);
-    return new FeedEngine(reopen(), reopen, config.feed, metrics, log);
+    return new FeedEngine(reopen(), reopen, config.feed, metrics, log, served);
+  }
+
+  /** Like-through and show-less rates of the pages this node served, per UTC day and preset. */
+  feedQuality(nowMs = Date.now()): QualityRow[] {
+    const { graph } = this.sync;
+    return feedQuality(this.served.pages(nowMs), {
+      forEachLike: (user, visit) => void graph.forEachLikeOfActor(user, Infinity, (post, timeS) => visit(post, timeS * 1000)),
+      lessRequests: (user, sinceMs) => this.lookup.lessRequests(user, sinceMs),
+      authorOf: (post) => graph.postAuthorOf(post),
+    });
   }
 
   /**

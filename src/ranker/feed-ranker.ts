@@ -1,3 +1,4 @@
+import type { ServedPage } from '../feedback/served-log.js';
 import type { LikeGraph } from '../graph/like-graph.js';
 import type { PresetGovernor } from './governor.js';
 import { decodeCursor, encodeCursor, type PageCache, type RankedList } from './pages.js';
@@ -40,6 +41,8 @@ export interface FeedRankerDeps {
    */
   loopLagMs?: () => number;
   nowMs?: () => number;
+  /** Told of each first page of a personal ranking, for the feed-quality log. */
+  onServed?: (page: ServedPage) => void;
 }
 
 /**
@@ -63,15 +66,20 @@ export class FeedRanker {
     let reqId: string;
     let list: RankedList;
     let offset: number;
+    let user: number | undefined;
     if (position && kept) {
       ({ reqId, offset } = { reqId: position.reqId, offset: position.offset });
       list = kept;
     } else {
-      list = this.rank(request.userDid);
+      ({ list, user } = this.rank(request.userDid));
       reqId = list.source === 'popular' ? this.popularReqId(list.posts) : this.deps.pages.put(list.posts, list.source);
       offset = 0;
     }
     const slice = list.posts.subarray(offset, offset + request.limit);
+    if (user !== undefined && list.source !== 'popular') {
+      // A copy: the slice shares the whole ranked list's buffer.
+      this.deps.onServed?.({ atMs: this.nowMs(), reqId, user, preset: list.source, posts: slice.slice() });
+    }
     const next = offset + slice.length;
     return {
       feed: this.deps.lookup.postUris(slice).map((post) => ({ post })),
@@ -90,7 +98,7 @@ export class FeedRanker {
   }
 
   /** A fresh ranked list for the user, timed for the governor. */
-  private rank(userDid: string | undefined): RankedList {
+  private rank(userDid: string | undefined): { list: RankedList; user: number | undefined } {
     const { graph, lookup, governor } = this.deps;
     const started = performance.now();
     const createdAtMs = this.nowMs();
@@ -101,8 +109,8 @@ export class FeedRanker {
         ? undefined
         : rankForUser(graph, user, PRESETS[preset], createdAtMs / 1000, lookup.signals?.(user) ?? NO_SIGNALS);
     governor.record(performance.now() - started + (this.deps.loopLagMs?.() ?? 0));
-    return ranked === undefined
-      ? { posts: this.deps.popular(), source: 'popular', createdAtMs }
-      : { posts: ranked, source: preset, createdAtMs };
+    const list: RankedList =
+      ranked === undefined ? { posts: this.deps.popular(), source: 'popular', createdAtMs } : { posts: ranked, source: preset, createdAtMs };
+    return { list, user };
   }
 }

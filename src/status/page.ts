@@ -1,3 +1,4 @@
+import type { QualityRow } from '../feedback/served-log.js';
 import type { Point } from './series.js';
 import type { Machines } from './peers.js';
 import type { ChartName, StatusReading } from './sampler.js';
@@ -113,6 +114,7 @@ ${machinesSection(r?.machines)}
 <dl>${row('requests', perSecond(r?.requests.perSecond))}${row('p50', seconds(r?.requests.p50Seconds))}${row('p99', seconds(r?.requests.p99Seconds))}</dl>
 <p class="note">Over the last sample window; percentiles are estimated within histogram buckets.</p>
 </section>
+${qualitySection(r?.feedQuality)}
 </body>
 </html>
 `.text;
@@ -136,6 +138,27 @@ ${machines.peers.map((p) =>
 )}</table>`;
   return html`<section id="machines"><h2>Machines</h2>
 ${body}
+</section>`;
+}
+
+const percent = (part: number, whole: number) => (whole === 0 ? UNKNOWN : `${((100 * part) / whole).toFixed(1)} %`);
+
+/** First pages of personal rankings served by this node, and how their users answered within 24 h. */
+function qualitySection(rows: QualityRow[] | undefined): SafeHtml {
+  const body =
+    rows === undefined
+      ? html`<p class="note">Not sampled yet.</p>`
+      : rows.length === 0
+        ? html`<p class="note">No personal pages served in the last 48 h.</p>`
+        : html`<table><tr><th>day (UTC)</th><th>preset</th><th>pages</th><th>served</th><th>like-through</th><th>show-less</th></tr>
+${rows.map(
+  (q) =>
+    html`<tr><td>${q.day}</td><td>${q.preset}</td><td>${count(q.pages)}</td><td>${count(q.served)}</td><td>${percent(q.liked, q.served)}</td><td>${percent(q.showLess, q.served)}</td></tr>
+`,
+)}</table>`;
+  return html`<section id="feed-quality"><h2>Feed quality</h2>
+${body}
+<p class="note">Served on this node; answers count within 24 h of serving, so the newest day is still open.</p>
 </section>`;
 }
 

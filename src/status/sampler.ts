@@ -1,11 +1,14 @@
 import type { Gauge, Histogram, MetricValue } from 'prom-client';
 import type { AppContext } from '../context.js';
 import { fileSizes } from '../db/database.js';
+import type { QualityRow } from '../feedback/served-log.js';
 import { type Machines, readMachines } from './peers.js';
 import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
 
 /** One sample every 10 s keeps the last hour in 360 points per series. */
 export const SAMPLE_INTERVAL_MS = 10_000;
+/** How often the feed-quality figures are recomputed. */
+const QUALITY_REFRESH_MS = 5 * 60_000;
 export const SERIES_POINTS = 360;
 
 /** What the status page shows; every number is undefined when it is not known (yet). */
@@ -25,6 +28,8 @@ export interface StatusReading {
   requests: { perSecond: number | undefined; p50Seconds: number | undefined; p99Seconds: number | undefined };
   /** Every peer's own health, read at this sample. */
   machines: Machines;
+  /** How users answered the pages this node served; undefined before the feed exists. */
+  feedQuality: QualityRow[] | undefined;
 }
 
 export type ChartName = 'ingestPerSecond' | 'ingestLagSeconds' | 'likes' | 'walBytes' | 'replicaLagSeconds';
@@ -40,12 +45,25 @@ export class StatusSampler {
   /** Counter readings at the previous sample, for rates. */
   private previous: { at: number; ingestEvents: number; requests: Buckets } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private quality: { at: number; rows: QualityRow[] | undefined } | undefined;
 
   constructor(
     private readonly ctx: AppContext,
     readonly intervalMs = SAMPLE_INTERVAL_MS,
+    private readonly feedQuality: () => QualityRow[] | undefined = () => undefined,
   ) {
     this.series = Object.fromEntries(CHARTS.map((name) => [name, new Series(SERIES_POINTS)])) as Record<ChartName, Series>;
+  }
+
+  /**
+   * Feed quality walks every served user's likes and reads their interactions: every
+   * few minutes, not every sample, unless asked for afresh.
+   */
+  private qualityAt(now: number, fresh: boolean): QualityRow[] | undefined {
+    if (fresh || !this.quality || now - this.quality.at >= QUALITY_REFRESH_MS) {
+      this.quality = { at: now, rows: this.feedQuality() };
+    }
+    return this.quality.rows;
   }
 
   start(): void {
@@ -65,7 +83,7 @@ export class StatusSampler {
     return this.last;
   }
 
-  async sample(now = Date.now()): Promise<StatusReading> {
+  async sample(now = Date.now(), options: { freshQuality?: boolean } = {}): Promise<StatusReading> {
     const { config, metrics } = this.ctx;
     const primary = config.role === 'primary';
     // The peers answer over the network (2 s at most): asked first, awaited last.
@@ -103,6 +121,7 @@ export class StatusSampler {
         p99Seconds: bucketQuantile(0.99, grown),
       },
       machines: await machines,
+      feedQuality: this.qualityAt(now, options.freshQuality ?? false),
     };
     for (const name of CHARTS) this.series[name].push(now, reading[name]);
     this.last = reading;
