@@ -1,5 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/db/database.js';
 import { splitPostUri } from '../src/ingest/identifiers.js';
@@ -38,14 +40,26 @@ describe('playground of a running service', () => {
   let reader: Database;
   const playground = (actor?: string) => fetch(`${ds.svc.baseUrl}/playground${actor === undefined ? '' : `?${new URLSearchParams({ actor })}`}`);
 
+  // A stand-in identity service: com.atproto.identity.resolveHandle for the handles below.
+  const handles = new Map<string, string>();
+  const identity = createServer((req, res) => {
+    const did = handles.get(new URL(req.url ?? '/', 'http://id').searchParams.get('handle') ?? '');
+    res.writeHead(did ? 200 : 400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(did ? { did } : { error: 'InvalidRequest', message: 'Unable to resolve handle' }));
+  });
+
   beforeAll(async () => {
-    ds = await startDatasetService({ seed: 31, likes: 10_000 });
+    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(identity.address() as AddressInfo).port}`;
+    ds = await startDatasetService({ seed: 31, likes: 10_000, env: { HANDLE_RESOLVER_URL: url } });
+    handles.set('alice.test', ds.activeUser);
     reader = openReader(ds.config.dbPath, { busyTimeoutMs: 1000 });
   }, 120_000);
 
   afterAll(async () => {
     reader?.close();
     await ds?.stop();
+    identity.close();
   });
 
   /** Whether `did` has a live like of the post `uri`, in the database itself. */
@@ -120,13 +134,16 @@ describe('playground of a running service', () => {
     expect(hostilePage).not.toContain('<script>');
     expect(hostilePage).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
 
-    // 3. Garbage and handles: 400 with a message; an unknown DID: 404.
+    // 3. A handle ranks its DID's feed; an unknown handle: 404; garbage: 400; an unknown DID: 404.
+    const byHandle = await playground('alice.test');
+    expect(byHandle.status).toBe(200);
+    expect(rankedOn(await byHandle.text()).map((post) => post.uri)).toEqual(shown.map((post) => post.uri));
+    const noHandle = await playground('nobody.test');
+    expect(noHandle.status).toBe(404);
+    expect(await noHandle.text()).toContain('<p id="message">No account has this handle.</p>');
     const garbage = await playground('not a did');
     expect(garbage.status).toBe(400);
     expect(await garbage.text()).toContain('<p id="message">That is neither a DID nor a handle.</p>');
-    const handle = await playground('alice.bsky.social');
-    expect(handle.status).toBe(400);
-    expect(await handle.text()).toContain('handles would need the identity resolver');
     const unknown = await playground('did:plc:unknownunknownunknownun');
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('<p id="message">No likes from this DID have been seen.</p>');

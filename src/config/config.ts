@@ -65,6 +65,8 @@ export interface Config {
     feedRkeys: string[];
     /** PLC directory used to resolve did:plc (trusted, even on a private address). */
     plcUrl: string;
+    /** Identity service answering com.atproto.identity.resolveHandle (the playground's handles). */
+    handleResolverUrl: string;
     /** Shown by describeFeedGenerator when set. */
     privacyPolicyUrl: string | undefined;
     termsOfServiceUrl: string | undefined;
@@ -148,6 +150,7 @@ export function configFromEnv(env: Env): Config {
       publisherDid: read.string('FEEDGEN_PUBLISHER_DID', `did:web:${hostname}`),
       feedRkeys,
       plcUrl: read.string('PLC_URL', 'https://plc.directory'),
+      handleResolverUrl: read.string('HANDLE_RESOLVER_URL', 'https://public.api.bsky.app'),
       privacyPolicyUrl: read.optionalString('FEEDGEN_PRIVACY_POLICY_URL'),
       termsOfServiceUrl: read.optionalString('FEEDGEN_TERMS_OF_SERVICE_URL'),
     },
@@ -178,6 +181,7 @@ function checkFeedgen(feedgen: Config['feedgen'], problems: string[]): void {
     if (!isRecordKey(rkey)) problems.push(`FEEDGEN_FEED_RKEYS entry ${JSON.stringify(rkey)} is not a record key`);
   }
   checkHttpUrl('PLC_URL', feedgen.plcUrl, problems);
+  checkHttpUrl('HANDLE_RESOLVER_URL', feedgen.handleResolverUrl, problems);
   if (feedgen.privacyPolicyUrl !== undefined) checkHttpUrl('FEEDGEN_PRIVACY_POLICY_URL', feedgen.privacyPolicyUrl, problems);
   if (feedgen.termsOfServiceUrl !== undefined) checkHttpUrl('FEEDGEN_TERMS_OF_SERVICE_URL', feedgen.termsOfServiceUrl, problems);
 }

@@ -12,6 +12,7 @@ import { healthRoute } from './routes/health.js';
 import { type SendInteractionsDeps, sendInteractionsRoutes } from './routes/send-interactions.js';
 import { metricsRoute } from './routes/metrics.js';
 import { playgroundRoute } from './routes/playground.js';
+import { HandleResolver } from '../auth/handle-resolver.js';
 import { statusRoute } from './routes/status.js';
 import { timeRequests } from './request-timing.js';
 import type { StatusSampler } from '../status/sampler.js';
@@ -52,7 +53,7 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   if (deps.status) app.get('/', statusRoute(ctx, deps.status));
   app.get(
     '/playground',
-    playgroundRoute({ feed: deps.feed, limiter: new RateLimiter(PLAYGROUND_RATE_LIMIT), trustFlyClientIp: ctx.config.region !== undefined }),
+    playgroundRoute({ feed: deps.feed, handles: new HandleResolver(ctx.config.feedgen.handleResolverUrl), limiter: new RateLimiter(PLAYGROUND_RATE_LIMIT), trustFlyClientIp: ctx.config.region !== undefined }),
   );
   app.get('/.well-known/did.json', didDocumentRoute(feedgen));
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));

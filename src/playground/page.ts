@@ -24,10 +24,10 @@ export function renderPlaygroundPage(view: PlaygroundView): string {
 <body>
 <h1>For You playground</h1>
 <form method="get" action="/playground">
-<label for="actor">DID</label> <input id="actor" name="actor" value="${view.actor}" placeholder="did:plc:…" size="40" required>
+<label for="actor">Handle or DID</label> <input id="actor" name="actor" value="${view.actor}" placeholder="alice.bsky.social or did:plc:…" size="40" required>
 <button type="submit">Rank</button>
 </form>
-<p class="note">Enter a DID. Handles would need the identity resolver, which the playground does not run.</p>
+<p class="note">A handle is resolved to its DID through the configured identity service.</p>
 ${view.message === undefined ? '' : html`<p id="message">${view.message}</p>`}
 ${ranked === undefined ? '' : html`<p>The first ${ranked.posts.length} posts of the feed of <code>${ranked.did}</code> (preset ${ranked.preset}).</p>
 <ol id="feed">${ranked.posts.map(post)}</ol>`}

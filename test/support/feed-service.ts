@@ -64,7 +64,7 @@ export interface DatasetService {
  * stand-in for service auth; resolves once every like is stored, the like graph has
  * read them all, and health says ready.
  */
-export async function startDatasetService(opts: { seed: number; likes: number }): Promise<DatasetService> {
+export async function startDatasetService(opts: { seed: number; likes: number; env?: Record<string, string> }): Promise<DatasetService> {
   const stats = createDatasetStats();
   const endTimeUs = Math.floor(Date.now() / 1000) * 1e6;
   const lines = [...generateDataset({ seed: opts.seed, likes: opts.likes, endTimeUs }, stats)];
@@ -79,6 +79,7 @@ export async function startDatasetService(opts: { seed: number; likes: number })
     // The popular list is computed in the background; started before the ingest, the service's
     // first list covers only the few likes it had then, until the next refresh.
     POPULAR_REFRESH_MS: '300',
+    ...opts.env,
   });
   const svc = await startTestService(config);
   const stop = async () => {

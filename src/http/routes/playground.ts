@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { isValidHandle } from '@atproto/syntax';
 import { isDid } from '../../ingest/identifiers.js';
 import { type PlaygroundView, renderPlaygroundPage } from '../../playground/page.js';
+import type { HandleResolver } from '../../auth/handle-resolver.js';
 import type { FeedEngine } from '../../ranker/feed-engine.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { clientAddress } from './get-feed-skeleton.js';
@@ -13,18 +14,19 @@ const EXPLAIN_LIMITS = { posts: 30, colikersPerPost: 3, seedsPerColiker: 3 };
 
 export interface PlaygroundDeps {
   feed: FeedEngine | undefined;
+  handles: HandleResolver;
   /** Per client address: each answer ranks, as a first feed page does. */
   limiter: RateLimiter;
   trustFlyClientIp: boolean;
 }
 
 /**
- * `GET /playground?actor=<did>`: a page for people showing a user's ranked feed and why
+ * `GET /playground?actor=<did or handle>`: a page for people showing a user's ranked feed and why
  * each post is there. Every failure is a message on the page with its status.
  */
 export function playgroundRoute(deps: PlaygroundDeps): RequestHandler {
-  return (req, res) => {
-    const { status, view } = answer(req.query.actor, clientAddress(req, deps.trustFlyClientIp), deps);
+  return async (req, res) => {
+    const { status, view } = await answer(req.query.actor, clientAddress(req, deps.trustFlyClientIp), deps);
     if (status === 429) res.setHeader('Retry-After', '1');
     if (status === 503) res.setHeader('Retry-After', '5');
     res.setHeader('Cache-Control', 'no-store');
@@ -32,26 +34,30 @@ export function playgroundRoute(deps: PlaygroundDeps): RequestHandler {
   };
 }
 
-function answer(raw: unknown, client: string, deps: PlaygroundDeps): { status: number; view: PlaygroundView } {
+async function answer(raw: unknown, client: string, deps: PlaygroundDeps): Promise<{ status: number; view: PlaygroundView }> {
   // 1. The rate limit, before any work.
   try {
     deps.limiter.take(client);
   } catch {
     return { status: 429, view: { actor: '', message: 'Too many requests: wait a second and try again.' } };
   }
-  // 2. The input: absent is an empty form; a DID is ranked; a handle is named as such.
+  // 2. The input: absent is an empty form; a DID is ranked; a handle is resolved first.
   if (raw === undefined || raw === '') return { status: 200, view: { actor: '' } };
   if (typeof raw !== 'string' || raw.length > MAX_ACTOR_LENGTH) {
-    return { status: 400, view: { actor: '', message: 'Give one actor, as a DID.' } };
+    return { status: 400, view: { actor: '', message: 'Give one actor, as a DID or a handle.' } };
   }
-  const actor = raw.trim();
-  if (!isDid(actor)) {
-    const message = isValidHandle(actor)
-      ? 'That is a handle: the playground needs the DID (handles would need the identity resolver).'
-      : 'That is neither a DID nor a handle.';
-    return { status: 400, view: { actor, message } };
+  const typed = raw.trim();
+  let actor = typed;
+  if (!isDid(typed)) {
+    if (!isValidHandle(typed)) return { status: 400, view: { actor: typed, message: 'That is neither a DID nor a handle.' } };
+    try {
+      const did = await deps.handles.resolve(typed);
+      if (!did) return { status: 404, view: { actor: typed, message: 'No account has this handle.' } };
+      actor = did;
+    } catch (err) {
+      return { status: 502, view: { actor: typed, message: `The handle could not be resolved now (${(err as Error).message}): try again, or give the DID.` } };
+    }
   }
-  // 3. The ranking, once the like graph is loaded.
   if (!deps.feed?.isReady) return { status: 503, view: { actor, message: 'The feed is still loading: try again in a few seconds.' } };
   const explanation = deps.feed.explainFor(actor, EXPLAIN_LIMITS);
   if (explanation.kind === 'unknown') return { status: 404, view: { actor, message: 'No likes from this DID have been seen.' } };
