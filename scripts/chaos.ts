@@ -1,0 +1,52 @@
+/**
+ * The reliability suite: starts the real processes on loopback, injects each fault,
+ * checks the outcome against a clean run, and prints a table.
+ *
+ *   npm run chaos [-- --size ci|full] [--only name,name]
+ *
+ * `--size ci` (the default) fits the CI run; `full` is the size the scenarios are
+ * specified at (20 SIGKILLs, 100,000 fuzzed frames, 2-minute outages and load) and
+ * includes the 30-minute soak. Exit code 1 when any check fails.
+ */
+import { parseArgs } from 'node:util';
+import { killAllServices } from '../test/support/child-service.js';
+import { type ChaosRow, type ChaosSize, formatTable, scenarioContext } from './chaos/outcome.js';
+import { SCENARIOS } from './chaos/scenarios.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'ci' },
+    only: { type: 'string' },
+  },
+});
+const size = values.size as ChaosSize;
+if (size !== 'ci' && size !== 'full') throw new Error(`--size must be ci or full, got ${values.size}`);
+const only = values.only?.split(',').filter(Boolean);
+const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
+if (unknown.length > 0) throw new Error(`--only: no scenario named ${unknown.join(', ')} (there are ${SCENARIOS.map((s) => s.name).join(', ')})`);
+const chosen = SCENARIOS.filter((s) => (only ? only.includes(s.name) : s.inCi || size === 'full'));
+
+const rows: ChaosRow[] = [];
+const timings: Record<string, number> = {};
+for (const scenario of chosen) {
+  const started = Date.now();
+  const { ctx, cleanup } = scenarioContext(scenario.name, size);
+  ctx.log(`${scenario.summary}...`);
+  try {
+    rows.push(...(await scenario.run(ctx)));
+  } catch (err) {
+    rows.push({ fault: scenario.name, checked: 'the scenario ran to its end', ok: false, figures: String((err as Error)?.stack ?? err).split('\n').slice(0, 3).join(' / ') });
+  } finally {
+    killAllServices();
+    cleanup();
+  }
+  timings[scenario.name] = Math.round((Date.now() - started) / 1000);
+  ctx.log(`done in ${timings[scenario.name]} s`);
+}
+
+const failed = rows.filter((r) => !r.ok).length;
+console.log('');
+console.log(`chaos suite (size ${size}): ${rows.length - failed} checks passed, ${failed} failed`);
+console.log(formatTable(rows));
+console.log(JSON.stringify({ size, passed: rows.length - failed, failed, seconds_by_scenario: timings, rows }));
+process.exit(failed > 0 ? 1 : 0);
