@@ -5,7 +5,7 @@ import { META, MetaTable } from '../src/db/meta.js';
 import { Pruner } from '../src/db/pruner.js';
 import { POST_FLAGS } from '../src/db/schema.js';
 import { GraphSync } from '../src/graph/graph-sync.js';
-import type { LikeGraph } from '../src/graph/like-graph.js';
+import { type LikeGraph, LikeList } from '../src/graph/like-graph.js';
 import type { IngestEvent } from '../src/ingest/events.js';
 import { postUri } from '../src/ingest/identifiers.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -76,12 +76,12 @@ function expectGraphEqualsDatabase(graph: LikeGraph, db: Database, known: { acto
   for (const actor of known.actors) {
     sqlByActor[actor] = [];
     graphByActor[actor] = [];
-    graph.forEachLikeOfActor(actor, Number.POSITIVE_INFINITY, (p, timeS) => void graphByActor[actor]!.push([p, timeS]));
+    graphByActor[actor] = listed((list) => graph.readLikesOfActor(actor, Number.POSITIVE_INFINITY, list));
   }
   for (const p of known.posts) {
     sqlByPost[p] = [];
     graphByPost[p] = [];
-    graph.forEachLikerOfPost(p, Number.POSITIVE_INFINITY, (actor, timeS) => void graphByPost[p]!.push([actor, timeS]));
+    graphByPost[p] = listed((list) => graph.readLikersOfPost(p, Number.POSITIVE_INFINITY, list));
   }
   for (const r of rows) {
     const timeS = Math.floor(r.time_us / 1e6);
@@ -323,3 +323,9 @@ describe('GraphSync', () => {
   });
 });
 
+/** [id, timeS] pairs of one list read, newest first. */
+function listed(read: (list: LikeList) => void): Array<[number, number]> {
+  const list = new LikeList();
+  read(list);
+  return Array.from(list.ids.subarray(0, list.length), (id, i) => [id, list.timesS[i]!]);
+}

@@ -357,8 +357,16 @@ describe('ranker kernel: the order it gives on hand-built graphs', () => {
     for (const p of [DEFAULT, CHEAP]) {
       let visits = 0;
       const counting: GraphView = {
-        forEachLikeOfActor: (actor, max, visit) => g.forEachLikeOfActor(actor, max, (post, t) => (visits++, visit(post, t))),
-        forEachLikerOfPost: (post, max, visit) => g.forEachLikerOfPost(post, max, (actor, t) => (visits++, visit(actor, t))),
+        readLikesOfActor: (actor, max, out, limits) => {
+          g.readLikesOfActor(actor, max, out, limits);
+          visits += out.length;
+          return out.length;
+        },
+        readLikersOfPost: (post, max, out, limits) => {
+          g.readLikersOfPost(post, max, out, limits);
+          visits += out.length;
+          return out.length;
+        },
         likesOfActor: (a) => g.likesOfActor(a),
         likesOfPost: (q) => g.likesOfPost(q),
         isPostLive: (q) => g.isPostLive(q),

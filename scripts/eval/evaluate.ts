@@ -7,7 +7,7 @@
  *
  * Both are averaged over users (every user weighs the same, however many likes).
  */
-import type { LikeGraph } from '../../src/graph/like-graph.js';
+import { type LikeGraph, LikeList, type ReadLimits } from '../../src/graph/like-graph.js';
 import type { GraphView } from '../../src/ranker/kernel.js';
 import { COLIKE_COUNT, CHEAP, DEFAULT, type RankerParams, workBound } from '../../src/ranker/params.js';
 import { rankForUser } from '../../src/ranker/pipeline.js';
@@ -182,10 +182,9 @@ export function sampleUsers(users: number[], max: number, seed: number): number[
  * baseline than the list as served (which is the same for everyone).
  */
 function popularFor(graph: LikeGraph, user: number, popular: Int32Array): Int32Array {
-  const liked = new Set<number>();
-  graph.forEachLikeOfActor(user, Number.POSITIVE_INFINITY, (post) => {
-    liked.add(post);
-  });
+  const likes = new LikeList();
+  graph.readLikesOfActor(user, Number.POSITIVE_INFINITY, likes);
+  const liked = new Set(likes.ids.subarray(0, likes.length));
   return popular.filter((post) => !liked.has(post));
 }
 
@@ -211,14 +210,14 @@ class CountingView implements GraphView {
 
   constructor(private readonly graph: LikeGraph) {}
 
-  forEachLikeOfActor(actor: number, maxLikes: number, visit: (post: number, timeS: number) => boolean | void): number {
-    const touched = this.graph.forEachLikeOfActor(actor, maxLikes, visit);
+  readLikesOfActor(actor: number, max: number, out: LikeList, limits?: ReadLimits): number {
+    const touched = this.graph.readLikesOfActor(actor, max, out, limits);
     this.touched += touched;
     return touched;
   }
 
-  forEachLikerOfPost(post: number, maxLikers: number, visit: (actor: number, timeS: number) => boolean | void): number {
-    const touched = this.graph.forEachLikerOfPost(post, maxLikers, visit);
+  readLikersOfPost(post: number, max: number, out: LikeList, limits?: ReadLimits): number {
+    const touched = this.graph.readLikersOfPost(post, max, out, limits);
     this.touched += touched;
     return touched;
   }

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Database } from 'better-sqlite3';
 import { META } from '../db/meta.js';
 import { CHANGE_KIND, POST_FLAGS } from '../db/schema.js';
@@ -7,6 +8,11 @@ import { LikeGraph } from './like-graph.js';
 /** Rows read per query: each poll is a few short read transactions, never a long one. */
 const ROWS_PER_READ = 50_000;
 const PROGRESS_EVERY_MS = 2000;
+/** A compaction works this long, then lets the event loop serve requests. */
+const COMPACT_SLICE_MS = 4;
+/** Compact again once this share of the likes (and at least MIN) is read through the links. */
+const COMPACT_SHARE = 0.05;
+const COMPACT_MIN_LIKES = 100_000;
 
 export interface SyncStep {
   posts: number;
@@ -26,6 +32,9 @@ export class GraphSync {
   private lastPostId = 0;
   private lastChangeSeq = 0;
   private stmt!: ReturnType<typeof prepareStatements>;
+  private loaded = false;
+  private stopped = false;
+  private compacting: Promise<void> | undefined;
 
   constructor(
     db: Database,
@@ -57,12 +66,25 @@ export class GraphSync {
         lastLog = Date.now();
         this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
+    const compactStarted = Date.now();
+    await this.compact();
+    this.loaded = true;
     this.log.info(
-      { likes: this.graph.likeCount, seconds: (Date.now() - started) / 1000, megabytes: Math.round(this.graph.memoryBytes() / 1e6) },
+      {
+        likes: this.graph.likeCount,
+        seconds: (Date.now() - started) / 1000,
+        compactSeconds: (Date.now() - compactStarted) / 1000,
+        megabytes: Math.round(this.graph.memoryBytes() / 1e6),
+      },
       'like graph loaded',
     );
+  }
+
+  /** Ends background work (a compaction in progress is dropped). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** One catch-up step: at most ROWS_PER_READ rows of each kind. */
@@ -90,7 +112,27 @@ export class GraphSync {
 
     const pruned = stmt.prunedLikeId.get()?.value;
     if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
+    if (this.loaded) this.compactIfDue();
     return { posts: posts.length, likes: likes.length, changes: changes.length };
+  }
+
+  /** Starts a compaction in the background once enough likes are read through the links. */
+  private compactIfDue(): void {
+    const { graph } = this;
+    if (this.compacting || graph.likesSinceCompaction < Math.max(COMPACT_MIN_LIKES, graph.likeCount * COMPACT_SHARE)) return;
+    this.compacting = this.compact()
+      .catch((err: unknown) => this.log.error({ err }, 'like graph compaction failed'))
+      .finally(() => (this.compacting = undefined));
+  }
+
+  /** Freezes the graph's lists, a slice at a time (see compact-lists.ts). */
+  private async compact(): Promise<void> {
+    const build = this.graph.startCompaction();
+    while (!build.step(performance.now() + COMPACT_SLICE_MS)) {
+      await yieldToEventLoop();
+      if (this.stopped) return;
+    }
+    this.graph.finishCompaction(build);
   }
 
   private applyChange(kind: number, ref: number): void {

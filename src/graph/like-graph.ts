@@ -3,32 +3,77 @@
  * own ids. Each like is a slot numbered by its `likes.id`; slots live in chunks, so
  * appending is O(1) and pruning the oldest likes frees whole chunks.
  *
- * Two linked lists run through the slots, newest first: one per actor
- * (`prevByActor`) and one per post (`prevByPost`). Walking an actor's likes or a
- * post's likers touches only those slots. Like ids pass 2^31 within weeks at the
- * firehose rate, so the links are float64 (exact to 2^53): 28 bytes per like, plus
- * 13 per actor id and 17 per post id.
+ * Two linked lists run through the slots, newest first: one per actor (giving the
+ * posts it liked) and one per post (giving its likers). Reading a list touches only
+ * its slots. Like ids pass 2^31 within weeks at the firehose rate, so the links are
+ * float64 (exact to 2^53).
+ *
+ * A slot is 32 bytes in one buffer: both links, then actor, post and time. Following
+ * links is a dependent cache miss per like, so from time to time the lists are also
+ * frozen into contiguous arrays (compact-lists.ts), and a read follows links only
+ * through the likes added since. With both: about 64 bytes per like, plus 13 per
+ * actor id and 17 per post id.
  */
+import { CompactionBuild, type CompactLists } from './compact-lists.js';
+
 const CHUNK_SIZE = 1 << 16;
+const SLOT_BYTES = 32;
+/** Float64 words of a slot: the links. */
+const F64_PER_SLOT = SLOT_BYTES / 8;
+const PREV_BY_ACTOR = 0;
+const PREV_BY_POST = 1;
+/** 32-bit words of a slot: after the two links, actor, post and time (seconds, unsigned). */
+const I32_PER_SLOT = SLOT_BYTES / 4;
+const ACTOR = 4;
+const POST = 5;
+const TIME = 6;
 /** A like whose slot time is 0 is gone (unliked or pruned). */
 const DEAD = 0;
 
+/** Three views of one chunk's buffer, and a bit per slot set when its like is removed. */
 interface Chunk {
-  actor: Int32Array;
-  post: Int32Array;
-  timeS: Uint32Array;
-  prevByActor: Float64Array;
-  prevByPost: Float64Array;
+  links: Float64Array;
+  ints: Int32Array;
+  times: Uint32Array;
+  dead: Uint8Array;
 }
 
 const chunkIndex = (id: number): number => Math.floor(id / CHUNK_SIZE);
 // Not `id % CHUNK_SIZE`: on ids that are doubles, % is a slow fmod.
 const slotIndex = (id: number): number => id - chunkIndex(id) * CHUNK_SIZE;
 
+/**
+ * The output of a list read, reused across reads: the ids on the other side (posts of
+ * an actor, or likers of a post) and the like times, newest first, in `length` entries.
+ */
+export class LikeList {
+  ids = new Int32Array(256);
+  timesS = new Uint32Array(256);
+  length = 0;
+
+  /** Doubles the room, keeping the entries; returns the new arrays. */
+  grow(): [Int32Array, Uint32Array] {
+    this.ids = resized(this.ids, this.ids.length * 2);
+    this.timesS = resized(this.timesS, this.timesS.length * 2);
+    return [this.ids, this.timesS];
+  }
+}
+
+/** Where a list read stops, besides its length cap. */
+export interface ReadLimits {
+  /** Stop at the first like older than this (lists are newest first)... */
+  notBeforeS?: number;
+  /** ...but only once this many were read. */
+  atLeast?: number;
+}
+
 export const POST_GONE = 1;
 
 export class LikeGraph {
   private chunks: Array<Chunk | undefined> = [];
+  /** The lists as of the last compaction; newer likes are read through the links. */
+  private byActor: CompactLists | undefined;
+  private byPost: CompactLists | undefined;
   /** Likes with ids at or below this are gone (pruned). */
   private floorId = 0;
   private maxId = 0;
@@ -57,12 +102,13 @@ export class LikeGraph {
     this.ensureActor(actor);
     this.ensurePost(post);
     const chunk = this.chunkFor(id);
-    const i = slotIndex(id);
-    chunk.actor[i] = actor;
-    chunk.post[i] = post;
-    chunk.timeS[i] = timeS;
-    chunk.prevByActor[i] = this.actorHead[actor]!;
-    chunk.prevByPost[i] = this.postHead[post]!;
+    const f = slotIndex(id) * F64_PER_SLOT;
+    const n = slotIndex(id) * I32_PER_SLOT;
+    chunk.ints[n + ACTOR] = actor;
+    chunk.ints[n + POST] = post;
+    chunk.times[n + TIME] = timeS;
+    chunk.links[f + PREV_BY_ACTOR] = this.actorHead[actor]!;
+    chunk.links[f + PREV_BY_POST] = this.postHead[post]!;
     this.actorHead[actor] = id;
     this.postHead[post] = id;
     this.actorLikes[actor]!++;
@@ -74,11 +120,12 @@ export class LikeGraph {
   removeLike(id: number): void {
     const chunk = this.chunkOf(id);
     if (!chunk) return;
-    const i = slotIndex(id);
-    if (chunk.timeS[i] === DEAD) return;
-    chunk.timeS[i] = DEAD;
-    this.actorLikes[chunk.actor[i]!]!--;
-    this.postLikes[chunk.post[i]!]!--;
+    const n = slotIndex(id) * I32_PER_SLOT;
+    if (chunk.times[n + TIME] === DEAD) return;
+    chunk.times[n + TIME] = DEAD;
+    chunk.dead[slotIndex(id) >> 3]! |= 1 << (slotIndex(id) & 7);
+    this.actorLikes[chunk.ints[n + ACTOR]!]!--;
+    this.postLikes[chunk.ints[n + POST]!]!--;
     this.liveLikes--;
   }
 
@@ -136,51 +183,124 @@ export class LikeGraph {
   }
 
   /**
-   * Calls `visit(post, timeS)` for an actor's live likes, newest first, until it returns
-   * false or `maxLikes` were visited. Returns how many slots were touched (work done).
+   * Reads an actor's live likes into `out` (posts and times), newest first, at most
+   * `max`. Returns how many entries were looked at (the work done).
    */
-  forEachLikeOfActor(actor: number, maxLikes: number, visit: (post: number, timeS: number) => boolean | void): number {
-    return actor < this.actorHead.length ? this.walk(this.actorHead[actor]!, true, maxLikes, visit) : 0;
+  readLikesOfActor(actor: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
+    out.length = 0;
+    return actor < this.actorHead.length ? this.read(this.actorHead[actor]!, PREV_BY_ACTOR, POST, this.byActor, actor, max, out, limits) : 0;
   }
 
-  /** Calls `visit(actor, timeS)` for a post's live likers, newest first; as above. */
-  forEachLikerOfPost(post: number, maxLikers: number, visit: (actor: number, timeS: number) => boolean | void): number {
-    return post < this.postHead.length ? this.walk(this.postHead[post]!, false, maxLikers, visit) : 0;
+  /** Reads a post's live likers into `out` (actors and times), newest first; as above. */
+  readLikersOfPost(post: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
+    out.length = 0;
+    return post < this.postHead.length ? this.read(this.postHead[post]!, PREV_BY_POST, ACTOR, this.byPost, post, max, out, limits) : 0;
   }
 
-  /** One linked list from `head`: an actor's (giving posts) or a post's (giving actors). */
-  private walk(head: number, byActor: boolean, max: number, visit: (other: number, timeS: number) => boolean | void): number {
+  /**
+   * One list: through the links (word `link`, reporting int word `other`) down to the
+   * compacted likes, then on through the compacted list of `key`.
+   */
+  private read(
+    head: number,
+    link: number,
+    other: number,
+    compact: CompactLists | undefined,
+    key: number,
+    max: number,
+    out: LikeList,
+    limits: ReadLimits,
+  ): number {
+    const notBeforeS = limits.notBeforeS ?? 0;
+    const atLeast = limits.atLeast ?? 0;
+    const compactedThrough = compact?.throughId ?? 0;
+    // Locals, not fields, inside the loops: this is the ranker's hot path.
+    const floorId = this.floorId;
+    let ids: Int32Array = out.ids;
+    let times: Uint32Array = out.timesS;
+    let count = 0;
     let touched = 0;
-    let visited = 0;
-    for (let id = head; id > this.floorId && visited < max; ) {
+    let id = head;
+    for (; id > floorId && id > compactedThrough && count < max; ) {
       const chunk = this.chunks[chunkIndex(id)]!;
-      const i = slotIndex(id);
+      const slot = slotIndex(id);
+      const n = slot * I32_PER_SLOT;
       touched++;
-      const timeS = chunk.timeS[i]!;
+      const timeS = chunk.times[n + TIME]!;
       if (timeS !== DEAD) {
-        visited++;
-        if (visit(byActor ? chunk.post[i]! : chunk.actor[i]!, timeS) === false) break;
+        if (timeS < notBeforeS && count >= atLeast) {
+          out.length = count;
+          return touched;
+        }
+        if (count === ids.length) [ids, times] = out.grow();
+        ids[count] = chunk.ints[n + other]!;
+        times[count++] = timeS;
       }
-      id = byActor ? chunk.prevByActor[i]! : chunk.prevByPost[i]!;
+      id = chunk.links[slot * F64_PER_SLOT + link]!;
     }
+    if (compact && id > floorId && key < compact.keys) {
+      const end = compact.start[key + 1]!;
+      for (let j = compact.start[key]!; j < end && count < max; j++) {
+        const likeId = compact.likeId[j]!;
+        touched++;
+        if (likeId <= floorId || this.isRemoved(likeId)) continue;
+        const timeS = compact.timeS[j]!;
+        if (timeS < notBeforeS && count >= atLeast) break;
+        if (count === ids.length) [ids, times] = out.grow();
+        ids[count] = compact.other[j]!;
+        times[count++] = timeS;
+      }
+    }
+    out.length = count;
     return touched;
+  }
+
+  /** A like at or below the newest id that was unliked or pruned (holes, id 0, count as removed). */
+  private isRemoved(id: number): boolean {
+    const chunk = this.chunks[chunkIndex(id)];
+    if (!chunk) return true;
+    const slot = slotIndex(id);
+    return (chunk.dead[slot >> 3]! & (1 << (slot & 7))) !== 0;
+  }
+
+  /** Likes added since the last compaction: read through the links. */
+  get likesSinceCompaction(): number {
+    return this.maxId - Math.max(this.floorId, this.byActor?.throughId ?? 0);
+  }
+
+  /** Starts freezing the current lists; the caller runs `step` until done, then `finishCompaction`. */
+  startCompaction(): CompactionBuild {
+    return new CompactionBuild(this, this.floorId + 1, this.maxId, this.actorHead.length, this.postHead.length);
+  }
+
+  finishCompaction(build: CompactionBuild): void {
+    ({ byActor: this.byActor, byPost: this.byPost } = build.result());
+  }
+
+  /** Calls `visit` for every live like with id in [fromId, toId], oldest first. */
+  forEachLikeInRange(fromId: number, toId: number, visit: (id: number, actor: number, post: number, timeS: number) => void): void {
+    for (let id = Math.max(fromId, this.floorId + 1); id <= Math.min(toId, this.maxId); id++) {
+      const chunk = this.chunks[chunkIndex(id)];
+      if (!chunk) {
+        id = (chunkIndex(id) + 1) * CHUNK_SIZE - 1; // pruned: jump to the next chunk
+        continue;
+      }
+      const n = slotIndex(id) * I32_PER_SLOT;
+      const timeS = chunk.times[n + TIME]!;
+      if (timeS !== DEAD) visit(id, chunk.ints[n + ACTOR]!, chunk.ints[n + POST]!, timeS);
+    }
   }
 
   /** Calls `visit(post, actor, timeS)` for every live like with id above `afterId`, oldest first. */
   forEachLikeSince(afterId: number, visit: (post: number, actor: number, timeS: number) => void): void {
-    for (let id = Math.max(afterId, this.floorId) + 1; id <= this.maxId; id++) {
-      const chunk = this.chunks[chunkIndex(id)];
-      if (!chunk) continue;
-      const i = slotIndex(id);
-      const timeS = chunk.timeS[i]!;
-      if (timeS !== DEAD) visit(chunk.post[i]!, chunk.actor[i]!, timeS);
-    }
+    this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, post, timeS) => visit(post, actor, timeS));
   }
 
   /** Bytes held by the typed arrays: the figure the memory target is about. */
   memoryBytes(): number {
-    const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * 28 : 0), 0);
-    return chunkBytes + this.actorHead.length * 13 + this.postHead.length * 17;
+    const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * SLOT_BYTES + c.dead.byteLength : 0), 0);
+    const compactBytes = (this.byActor?.bytes() ?? 0) + (this.byPost?.bytes() ?? 0);
+    return chunkBytes + compactBytes + this.actorHead.length * 13 + this.postHead.length * 17;
   }
 
   private chunkOf(id: number): Chunk | undefined {
@@ -191,13 +311,8 @@ export class LikeGraph {
     const c = chunkIndex(id);
     let chunk = this.chunks[c];
     if (!chunk) {
-      chunk = {
-        actor: new Int32Array(CHUNK_SIZE),
-        post: new Int32Array(CHUNK_SIZE),
-        timeS: new Uint32Array(CHUNK_SIZE),
-        prevByActor: new Float64Array(CHUNK_SIZE),
-        prevByPost: new Float64Array(CHUNK_SIZE),
-      };
+      const buffer = new ArrayBuffer(CHUNK_SIZE * SLOT_BYTES);
+      chunk = { links: new Float64Array(buffer), ints: new Int32Array(buffer), times: new Uint32Array(buffer), dead: new Uint8Array(CHUNK_SIZE / 8) };
       this.chunks[c] = chunk;
     }
     return chunk;
@@ -227,7 +342,7 @@ function grow(current: number, needed: number): number {
   return size;
 }
 
-function resized<T extends Int32Array | Float64Array | Uint8Array>(array: T, size: number): T {
+function resized<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(array: T, size: number): T {
   const next = new (array.constructor as new (n: number) => T)(size);
   next.set(array);
   return next;

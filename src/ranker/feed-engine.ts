@@ -4,6 +4,7 @@ import { type Database, openReader } from '../db/database.js';
 import { SqliteFeedLookup } from '../db/feed-lookup.js';
 import { feedQuality, type QualityRow, ServedLog } from '../feedback/served-log.js';
 import { GraphSync } from '../graph/graph-sync.js';
+import { LikeList } from '../graph/like-graph.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { explainRanking, type ExplainLimits } from './explain.js';
@@ -84,7 +85,11 @@ export class FeedEngine {
   feedQuality(nowMs = Date.now()): QualityRow[] {
     const { graph } = this.sync;
     return feedQuality(this.served.pages(nowMs), {
-      forEachLike: (user, visit) => void graph.forEachLikeOfActor(user, Infinity, (post, timeS) => visit(post, timeS * 1000)),
+      forEachLike: (user, visit) => {
+        const likes = new LikeList();
+        graph.readLikesOfActor(user, Infinity, likes);
+        for (let i = 0; i < likes.length; i++) visit(likes.ids[i]!, likes.timesS[i]! * 1000);
+      },
       lessRequests: (user, sinceMs) => this.lookup.lessRequests(user, sinceMs),
       authorOf: (post) => graph.postAuthorOf(post),
     });
@@ -151,6 +156,7 @@ export class FeedEngine {
 
   stop(): void {
     this.stopped = true;
+    this.sync.stop();
     clearInterval(this.pollTimer);
     clearInterval(this.popularTimer);
     clearInterval(this.lagTimer);

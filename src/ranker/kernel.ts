@@ -9,13 +9,14 @@
  *   candidate score   c(q)  = Σ_u w(u) · 2^(-age(u♥q) / candidateHalfLife) over co-likers u who liked q
  *   final score       f(q)  = c(q) / likes(q)^popularityExponent
  */
-import type { LikeGraph } from '../graph/like-graph.js';
+import { type LikeGraph, LikeList } from '../graph/like-graph.js';
 import { Accumulator } from './accumulator.js';
 import type { RankerParams } from './params.js';
+import { powerTable } from './power-table.js';
 
 export type GraphView = Pick<
   LikeGraph,
-  'forEachLikeOfActor' | 'forEachLikerOfPost' | 'likesOfActor' | 'likesOfPost' | 'isPostLive' | 'isActorActive' | 'postAuthorOf'
+  'readLikesOfActor' | 'readLikersOfPost' | 'likesOfActor' | 'likesOfPost' | 'isPostLive' | 'isActorActive' | 'postAuthorOf'
 >;
 
 /** Receives each contribution as the kernel makes it ("liked by 3 people who also liked X"). */
@@ -49,76 +50,79 @@ function decay(ageS: number, rate: number): number {
   return Math.exp(-Math.max(0, ageS) * rate);
 }
 
-/** Stage 1: the user's most recent likes, recency-weighted. */
-export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: number): Seeds {
-  const posts: number[] = [];
-  const weights: number[] = [];
-  const liked = new Set<number>();
-  const rate = decayRate(p.seedHalfLifeHours);
-  const windowStartS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
-  // Past the seeds, the walk goes on through the candidate window only to learn what
-  // the user already liked: those must never come back as recommendations.
-  graph.forEachLikeOfActor(user, MAX_LIKED_SCAN, (post, timeS) => {
-    if (posts.length < p.seedMaxLikes) {
-      posts.push(post);
-      weights.push(decay(nowS - timeS, rate));
-    } else if (timeS < windowStartS) {
-      return false;
-    }
-    liked.add(post);
-  });
-  return { posts: Int32Array.from(posts), weights: Float64Array.from(weights), liked };
-}
-
-/** Rankings run one at a time on the event loop, so one set of accumulators serves them all. */
+/** Rankings run one at a time on the event loop, so one set of buffers serves them all. */
+const list = new LikeList();
 const overlapByActor = new Accumulator();
 const scoreByPost = new Accumulator();
 /** Candidates kept for filtering, per result wanted: filters remove few (liked, seen, own). */
 const CANDIDATE_HEADROOM = 2;
 
+/** Stage 1: the user's most recent likes, recency-weighted. */
+export function seeds(graph: GraphView, user: number, p: RankerParams, nowS: number): Seeds {
+  const rate = decayRate(p.seedHalfLifeHours);
+  // Past the seeds, the read goes on through the candidate window only to learn what
+  // the user already liked: those must never come back as recommendations.
+  const notBeforeS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
+  graph.readLikesOfActor(user, MAX_LIKED_SCAN, list, { notBeforeS, atLeast: p.seedMaxLikes });
+  const count = Math.min(list.length, p.seedMaxLikes);
+  const posts = list.ids.slice(0, count);
+  const weights = new Float64Array(count);
+  for (let k = 0; k < count; k++) weights[k] = decay(nowS - list.timesS[k]!, rate);
+  return { posts, weights, liked: new Set(list.ids.subarray(0, list.length)) };
+}
+
 /** Stage 2: who else liked the seeds, weighted by overlap and specificity, capped. */
 export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerParams, explain?: ExplainCollector): Weighted {
   overlapByActor.clear();
+  const specificity = powerTable(p.seedSpecificityExponent);
+  const activity = powerTable(p.colikerActivityExponent);
   for (let k = 0; k < s.posts.length; k++) {
     const post = s.posts[k]!;
-    const share = s.weights[k]! / graph.likesOfPost(post) ** p.seedSpecificityExponent;
-    graph.forEachLikerOfPost(post, p.likersPerSeedPost, (actor) => {
-      if (actor === user || !graph.isActorActive(actor)) return;
+    const share = s.weights[k]! / specificity.of(graph.likesOfPost(post));
+    graph.readLikersOfPost(post, p.likersPerSeedPost, list);
+    for (let i = 0; i < list.length; i++) {
+      const actor = list.ids[i]!;
+      if (actor === user || !graph.isActorActive(actor)) continue;
       overlapByActor.add(actor, share);
       explain?.coliker(actor, post, share);
-    });
+    }
   }
-  return topOf(overlapByActor, p.maxColikers, (actor, o) => o / graph.likesOfActor(actor) ** p.colikerActivityExponent);
+  const { ids, sums } = entriesOf(overlapByActor);
+  for (let i = 0; i < ids.length; i++) sums[i] = sums[i]! / activity.of(graph.likesOfActor(ids[i]!));
+  return best(ids, sums, p.maxColikers);
 }
 
 /** Stages 3 and 4: what the co-likers liked recently, time-decayed, with a popularity penalty. */
 export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS: number, explain?: ExplainCollector): Weighted {
   scoreByPost.clear();
-  const windowStartS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
+  const notBeforeS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
   const rate = decayRate(p.candidateHalfLifeHours);
+  const popularity = powerTable(p.popularityExponent);
   for (let k = 0; k < c.ids.length; k++) {
     const actor = c.ids[k]!;
     const weight = c.weights[k]!;
-    graph.forEachLikeOfActor(actor, p.candidateLikesPerColiker, (post, timeS) => {
-      if (timeS < windowStartS) return false; // newest first: the rest is older still
-      const contribution = weight * decay(nowS - timeS, rate);
+    graph.readLikesOfActor(actor, p.candidateLikesPerColiker, list, { notBeforeS });
+    for (let i = 0; i < list.length; i++) {
+      const post = list.ids[i]!;
+      const contribution = weight * decay(nowS - list.timesS[i]!, rate);
       scoreByPost.add(post, contribution);
       explain?.candidate(post, actor, contribution);
-    });
+    }
   }
-  return topOf(scoreByPost, p.maxResults * CANDIDATE_HEADROOM, (post, sc) => sc / graph.likesOfPost(post) ** p.popularityExponent);
+  const { ids, sums } = entriesOf(scoreByPost);
+  for (let i = 0; i < ids.length; i++) sums[i] = sums[i]! / popularity.of(graph.likesOfPost(ids[i]!));
+  return best(ids, sums, p.maxResults * CANDIDATE_HEADROOM);
 }
 
-/** The k best of an accumulator's entries after `weigh`, highest first. */
-function topOf(acc: Accumulator, k: number, weigh: (id: number, sum: number) => number): Weighted {
+/** An accumulator's ids and sums, as arrays the caller may weigh in place. */
+function entriesOf(acc: Accumulator): { ids: Int32Array; sums: Float64Array } {
   const ids = new Int32Array(acc.size);
-  const weights = new Float64Array(acc.size);
+  const sums = new Float64Array(acc.size);
   for (let i = 0; i < acc.size; i++) {
-    const id = acc.idAt(i);
-    ids[i] = id;
-    weights[i] = weigh(id, acc.sumOf(id));
+    ids[i] = acc.idAt(i);
+    sums[i] = acc.sumOf(ids[i]!);
   }
-  return best(ids, weights, k);
+  return { ids, sums };
 }
 
 /** The k highest-weighted entries, highest first (ties: lower id first, for stable output). */
