@@ -2,7 +2,8 @@
  * Feed benchmark: for each dataset size, ingest a generated like stream through the
  * normal path, restart the service (timing start-up to serving), then drive
  * getFeedSkeleton over real HTTP with autocannon at a fixed rate, users drawn by
- * their activity, while ingest goes on at the firehose rate.
+ * their activity, while ingest goes on at the firehose rate; then the same rate again
+ * with Poisson arrivals (no bursts: see bench/poisson-load.ts), side by side.
  *
  *   npm run bench:feed [-- --sizes 2500000,5000000,10000000 --rate 200 --seconds 60]
  *
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Rng } from './dataset/random.js';
 import { startPlcDirectory } from './standins/plc-directory.js';
 import { drawUsersByActivity, runFeedLoad, signTokens } from './bench/feed-load.js';
+import { runPoissonFeedLoad } from './bench/poisson-load.js';
 import { ensureDataset, sumMetric, waitForIngestToSettle } from './bench/ingest-phase.js';
 import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from './bench/processes.js';
 
@@ -53,10 +55,10 @@ await plc.close();
 
 console.log('');
 console.log(`feed benchmark (getFeedSkeleton first pages, ${rate} req/s over ${connections} connections, ingest at 2,000 events/s alongside)`);
-console.log('likes       | load s | start s | p50 ms | p99 ms | req/s | cpu ms/req | rss MB | preset');
+console.log('likes       | load s | start s | p50 ms | p99 ms | req/s | cpu ms/req | rss MB | preset  | poisson p50 ms | p99 ms | req/s');
 for (const r of rows) {
   console.log(
-    `${String(r.likes).padEnd(11)} | ${String(r.load_s).padStart(6)} | ${String(r.startup_s).padStart(7)} | ${String(r.p50_ms).padStart(6)} | ${String(r.p99_ms).padStart(6)} | ${String(r.rps).padStart(5)} | ${String(r.cpu_ms_per_req).padStart(10)} | ${String(r.rss_mb).padStart(6)} | ${r.preset}`,
+    `${String(r.likes).padEnd(11)} | ${String(r.load_s).padStart(6)} | ${String(r.startup_s).padStart(7)} | ${String(r.p50_ms).padStart(6)} | ${String(r.p99_ms).padStart(6)} | ${String(r.rps).padStart(5)} | ${String(r.cpu_ms_per_req).padStart(10)} | ${String(r.rss_mb).padStart(6)} | ${r.preset.padEnd(7)} | ${String(r.poisson_p50_ms).padStart(14)} | ${String(r.poisson_p99_ms).padStart(6)} | ${String(r.poisson_rps).padStart(5)}`,
   );
 }
 const largest = rows[rows.length - 1]!;
@@ -116,6 +118,7 @@ async function benchSize(likes: number) {
   const load = await runFeedLoad(base, FEED_URI, tokens, { ratePerS: rate, seconds, connections });
   const cpuUsed = cpuSeconds(service.pid!) - cpuBefore;
   const metrics = await (await fetch(`${base}/metrics`)).text();
+  const poisson = await runPoissonFeedLoad(base, FEED_URI, tokens, { ratePerS: rate, seconds, seed: likes });
   const rssMb = Number(/^feedgen_process_(?:process_)?resident_memory_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1e6;
   const row = {
     likes,
@@ -133,6 +136,11 @@ async function benchSize(likes: number) {
     preset: sumMetric(metrics, 'feedgen_ranker_preset', 'preset="cheap"') === 1 ? 'cheap' : 'default',
     preset_switches: sumMetric(metrics, 'feedgen_ranker_preset_switches_total'),
     graph_mb: Math.round(sumMetric(metrics, 'feedgen_graph_bytes') / 1e6),
+    poisson_p50_ms: poisson.p50Ms,
+    poisson_p99_ms: poisson.p99Ms,
+    poisson_rps: Math.round(poisson.rps),
+    poisson_non2xx: poisson.non2xx,
+    poisson_errors: poisson.errors,
   };
   await stopChild(service);
   await stopChild(tailReplay);

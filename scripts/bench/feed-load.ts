@@ -11,6 +11,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   rps: number;
+  /** Answers by HTTP status: a non-2xx count alone does not say which fault it was. */
+  statuses: Record<string, number>;
 }
 
 /**
@@ -89,5 +91,6 @@ export async function runFeedLoad(
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     rps: result.requests.average,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat?.count ?? 0])),
   };
 }
