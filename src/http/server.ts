@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
 import type { FeedEngine } from '../ranker/feed-engine.js';
@@ -81,8 +81,25 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   return app;
 }
 
+/**
+ * Slow clients: Node's defaults let one trickle its headers for 60 s and its body for
+ * 300 s, checked every 30 s, and nothing caps the connections they hold. Our callers
+ * (the AppView, Fly's proxy) send a whole request, at most 256 KiB, in well under a second.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 20_000;
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 export function listen(app: Express, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = createServer(
+      { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+      app,
+    );
+    server.once('error', reject);
+    server.listen(port, host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
