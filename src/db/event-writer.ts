@@ -114,6 +114,11 @@ export class EventWriter {
     this.meta.set(META.liveLikes, this.liveLikes);
   }
 
+  /** The pruner's transaction rolled back after adjusting: the count goes back with the rows. */
+  restoreLiveLikes(count: number): void {
+    this.liveLikes = count;
+  }
+
   private apply(event: IngestEvent): WriteOutcome {
     switch (event.type) {
       case 'like':

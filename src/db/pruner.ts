@@ -57,6 +57,17 @@ export class Pruner {
 
   /** One small step of pruning everything older than `cutoffUs` (IMMEDIATE: see EventWriter). */
   pruneStep(cutoffUs: number, maxRows: number): PruneResult {
+    const liveBefore = this.writer.liveLikeCount();
+    try {
+      return this.step(cutoffUs, maxRows);
+    } catch (err) {
+      // Rolled back (on a full disk, the COMMIT fails): the likes are still there, so is their count.
+      this.writer.restoreLiveLikes(liveBefore);
+      throw err;
+    }
+  }
+
+  private step(cutoffUs: number, maxRows: number): PruneResult {
     return this.db.transaction((): PruneResult => {
       const likes = this.pruneOldest(this.likes, cutoffUs, maxRows);
       this.writer.adjustLiveLikes(-likes.live);
