@@ -163,6 +163,11 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers,
     }),
+    litestreamShadowWalBytes: new Gauge({
+      name: 'feedgen_litestream_shadow_wal_bytes',
+      help: "Bytes in Litestream's shadow WAL folder: WAL not yet uploaded to the replica (grows while the object store is unreachable)",
+      registers,
+    }),
     litestreamReplicaStalledSeconds: new Gauge({
       name: 'feedgen_litestream_replica_stalled_seconds',
       help: "Seconds since the replica's WAL position last advanced (the heartbeat moves it every second while uploads succeed)",

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../../context.js';
 import { fileSizes } from '../../db/database.js';
+import { shadowWalBytes } from '../../litestream/shadow-wal.js';
 
 /** Prometheus exposition; file sizes are read at scrape time. */
 export function metricsRoute(ctx: AppContext): RequestHandler {
@@ -9,6 +10,7 @@ export function metricsRoute(ctx: AppContext): RequestHandler {
       const { dbBytes, walBytes } = fileSizes(ctx.config.dbPath);
       ctx.metrics.dbBytes.set(dbBytes);
       ctx.metrics.walBytes.set(walBytes);
+      ctx.metrics.litestreamShadowWalBytes.set(shadowWalBytes(ctx.config.dbPath));
       res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
     } catch (err) {
       next(err);
