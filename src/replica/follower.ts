@@ -131,7 +131,14 @@ export class Follower implements ReplicaStatus {
   async step(eager = false): Promise<boolean> {
     const state = this.state;
     if (!state) throw new FollowerError('follower not bootstrapped');
-    const { store, layout } = this.options;
+    const { store, layout, dbPath, log } = this.options;
+    if (!fs.existsSync(dbPath)) {
+      // The file was deleted under us (a wiped volume): nothing to apply segments to.
+      log.warn({ position: state.position }, 'follower: the database file is gone; restoring afresh');
+      await this.restoreNewest();
+      this.options.onRestored?.();
+      return true;
+    }
     const here = state.position;
     let segment = await store.get(layout.walKey(here));
     let position = here;
