@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import type { Logger } from '../observability/logger.js';
 import { litestreamBinary } from './binary.js';
 import { litestreamMetricsUrl } from './monitor.js';
 import { describeReplica, litestreamEnv, type LitestreamSettings } from './settings.js';
+import { shadowDirOf } from './shadow-wal.js';
+import { SnapshotGuard } from './snapshot-guard.js';
 import { exitCode, type Supervised, supervise } from './supervisor.js';
 
 /** After SIGTERM: the service's own stop deadline (10 s), then Litestream's final sync. */
@@ -11,7 +14,9 @@ export const STOP_GRACE_MS = 30_000;
  * The primary under Litestream:
  *   1. restore the database from the replica if the file is missing and a replica exists;
  *   2. `litestream replicate -exec <service>`: Litestream forwards SIGTERM/SIGINT to the
- *      service, waits for it to commit its last batch and exit, then makes its final sync.
+ *      service, waits for it to commit its last batch and exit, then makes its final sync;
+ *   3. if the replica loses every snapshot of Litestream's generation (snapshot-guard.ts),
+ *      stop both, drop Litestream's local state and go back to 2: a new generation.
  * Resolves with the exit code for the whole: the service's outcome, as Litestream reports it.
  */
 export async function runPrimary(settings: LitestreamSettings, serviceCommand: string, log: Logger): Promise<number> {
@@ -52,18 +57,48 @@ export async function runPrimary(settings: LitestreamSettings, serviceCommand: s
     return exitCode(restored) || 1;
   }
 
-  // stderr carries Litestream's log (and the service's, which inherits it): passed through,
-  // and read for the one failure that is not one.
-  current = supervise(binary, ['replicate', ...config, '-exec', serviceCommand], { env, stdio: ['inherit', 'inherit', 'pipe'] });
-  let closeBugSeen = false;
-  forwardLines(current.child.stderr!, process.stderr, (line) => (closeBugSeen ||= isKnownCloseBug(line)));
-  const status = await current.exited;
-  log.info({ status }, 'litestream exited');
-  if (status.code === 1 && closeBugSeen) {
-    log.warn("Litestream 0.3.13's close-time checkpoint failed (an upstream bug fixed after 0.3.13) after its final sync: exit 0");
-    return 0;
+  const guard = SnapshotGuard.forSettings(settings, log);
+  for (;;) {
+    if (stopping) return 0;
+    // stderr carries Litestream's log (and the service's, which inherits it): passed through,
+    // and read for the one failure that is not one.
+    const replicate = supervise(binary, ['replicate', ...config, '-exec', serviceCommand], { env, stdio: ['inherit', 'inherit', 'pipe'] });
+    current = replicate;
+    let closeBugSeen = false;
+    forwardLines(replicate.child.stderr!, process.stderr, (line) => (closeBugSeen ||= isKnownCloseBug(line)));
+    const lost = await Promise.race([replicate.exited.then(() => undefined), lostSnapshot(guard, settings.snapshotCheckMs, replicate)]);
+    if (lost !== undefined && !stopping) {
+      log.error(
+        { generation: lost },
+        'the replica holds no snapshot of the current generation (deleted from the bucket?): restarting Litestream on a new generation',
+      );
+      await replicate.stop(STOP_GRACE_MS);
+      fs.rmSync(shadowDirOf(settings.dbPath), { recursive: true, force: true });
+      if (stopping) return 0;
+      continue;
+    }
+    const status = await replicate.exited;
+    log.info({ status }, 'litestream exited');
+    if (status.code === 1 && closeBugSeen) {
+      log.warn("Litestream 0.3.13's close-time checkpoint failed (an upstream bug fixed after 0.3.13) after its final sync: exit 0");
+      return 0;
+    }
+    return exitCode(status);
   }
-  return exitCode(status);
+}
+
+/** Resolves with the generation the guard found without a snapshot; never while checks are off or once `running` exits. */
+async function lostSnapshot(guard: SnapshotGuard, everyMs: number, running: Supervised): Promise<string | undefined> {
+  if (everyMs === 0) return new Promise(() => undefined);
+  let exited = false;
+  void running.exited.then(() => (exited = true));
+  while (!exited) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs).unref());
+    if (exited) break;
+    const lost = await guard.check();
+    if (lost !== undefined) return lost;
+  }
+  return new Promise(() => undefined);
 }
 
 /**

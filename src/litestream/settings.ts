@@ -23,6 +23,8 @@ export interface LitestreamSettings {
   minCheckpointPages: number;
   /** host:port of Litestream's Prometheus endpoint; empty (LITESTREAM_METRICS_ADDR=off) turns it off. */
   metricsAddr: string;
+  /** How often the launcher checks that the replica holds a snapshot of the current generation (0: never). */
+  snapshotCheckMs: number;
   /** The environment these were read from: the S3 names and keys Litestream expands. */
   env: Env;
 }
@@ -54,6 +56,7 @@ export function readLitestreamSettings(env: Env, dataDir: string, read = new Env
     // a second, 1,000 pages start a new WAL index (another object to upload and fetch) every second.
     minCheckpointPages: read.int('LITESTREAM_MIN_CHECKPOINT_PAGES', 8000, 100, 1_000_000),
     metricsAddr: metricsAddr(read.string('LITESTREAM_METRICS_ADDR', '127.0.0.1:9090')),
+    snapshotCheckMs: read.int('LITESTREAM_SNAPSHOT_CHECK_MS', 60_000, 0, 86_400_000),
     env,
   };
   return settings;
