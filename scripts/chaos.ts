@@ -2,12 +2,14 @@
  * The reliability suite: starts the real processes on loopback, injects each fault,
  * checks the outcome against a clean run, and prints a table.
  *
- *   npm run chaos [-- --size ci|full] [--only name,name]
+ *   npm run chaos [-- --size ci|full] [--only name,name] [--report file.json]
  *
  * `--size ci` (the default) fits the CI run; `full` is the size the scenarios are
  * specified at (20 SIGKILLs, 100,000 fuzzed frames, 2-minute outages and load) and
  * includes the 30-minute soak. Exit code 1 when any check fails.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllServices } from '../test/support/child-service.js';
 import { type ChaosRow, type ChaosSize, formatTable, scenarioContext } from './chaos/outcome.js';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: 'ci' },
     only: { type: 'string' },
+    report: { type: 'string' },
   },
 });
 const size = values.size as ChaosSize;
@@ -48,5 +51,10 @@ const failed = rows.filter((r) => !r.ok).length;
 console.log('');
 console.log(`chaos suite (size ${size}): ${rows.length - failed} checks passed, ${failed} failed`);
 console.log(formatTable(rows));
-console.log(JSON.stringify({ size, passed: rows.length - failed, failed, seconds_by_scenario: timings, rows }));
+const report = JSON.stringify({ size, passed: rows.length - failed, failed, seconds_by_scenario: timings, rows });
+console.log(report);
+if (values.report) {
+  mkdirSync(path.dirname(values.report), { recursive: true });
+  writeFileSync(values.report, `${report}\n`);
+}
 process.exit(failed > 0 ? 1 : 0);

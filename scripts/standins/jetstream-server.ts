@@ -28,6 +28,26 @@ export interface JetstreamReplayOptions {
   atEnd?: 'idle' | 'close';
 }
 
+/** A fault the host shows from `setFault` until cleared, for chaos tests. */
+export type JetstreamFault =
+  /** Open and new connections stay open and send nothing: a stalled host, or one that upgrades and never sends. */
+  | { kind: 'stall' }
+  /** Playback at this many events per second per connection, open connections included. */
+  | { kind: 'slow'; ratePerSec: number }
+  /** New connections are accepted and their upgrade request never answered. */
+  | { kind: 'no-handshake' };
+
+/** One WebSocket connection as the host saw it (times in ms since the epoch). */
+export interface ConnectionRecord {
+  cursor?: string;
+  openedAt: number;
+  closedAt?: number;
+  framesSent: number;
+  firstFrameAt?: number;
+  /** 1-based line number of the last frame sent: where playback got to. */
+  lastLine?: number;
+}
+
 export interface JetstreamReplayServer {
   /** ws://HOST:PORT; clients connect to `${url}/subscribe?...`. */
   url: string;
@@ -35,6 +55,12 @@ export interface JetstreamReplayServer {
   stats(): { connections: number; framesSent: number; requests: Array<{ wantedCollections: string[]; cursor?: string }> };
   /** Drop every open connection abruptly (socket destroy, no close frame), for fault tests. */
   dropConnections(): void;
+  /** Starts showing `fault` (undefined = healthy again). */
+  setFault(fault: JetstreamFault | undefined): void;
+  /** Every WebSocket connection so far, in the order of `stats().requests`. */
+  connectionLog(): ConnectionRecord[];
+  /** Connections accepted under 'no-handshake' so far. */
+  heldHandshakes(): number;
   close(): Promise<void>;
 }
 
@@ -73,6 +99,10 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
 
   const counters = { connections: 0, framesSent: 0 };
   const requests: Array<{ wantedCollections: string[]; cursor?: string }> = [];
+  const log: ConnectionRecord[] = [];
+  const faults = new FaultState();
+  const held = new Set<Duplex>();
+  let heldTotal = 0;
 
   // Plain HTTP requests get the status a real host would give: this is a WebSocket-only endpoint.
   const server = createServer((req, res) => {
@@ -83,6 +113,13 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
 
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
+    if (faults.fault?.kind === 'no-handshake') {
+      // Accept the bytes and never answer: the client's handshake timeout is what ends this.
+      heldTotal++;
+      held.add(socket);
+      socket.once('close', () => held.delete(socket));
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://replay');
     if (url.pathname !== '/subscribe') return rejectUpgrade(socket, 404, `no route for ${url.pathname}; use /subscribe`);
     let sub: Subscription;
@@ -94,9 +131,12 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
     wss.handleUpgrade(req, socket, head, (ws) => {
       counters.connections++;
       requests.push({ wantedCollections: sub.wantedCollections, cursor: sub.rawCursor });
+      const record: ConnectionRecord = { cursor: sub.rawCursor, openedAt: Date.now(), framesSent: 0 };
+      log.push(record);
+      ws.once('close', () => (record.closedAt = Date.now()));
       // A protocol error from the client must not crash the server; drop that connection only.
       ws.on('error', () => ws.terminate());
-      const playback = { source, sub, ratePerSec, withSequence, atEnd, counters };
+      const playback = { source, sub, ratePerSec, withSequence, atEnd, counters, record, faults };
       play(ws, playback).catch((err: unknown) => {
         const message = `jetstream replay: playback failed: ${err instanceof Error ? err.message : String(err)}`;
         console.error(message);
@@ -113,6 +153,7 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
 
   const dropConnections = (): void => {
     for (const ws of wss.clients) ws.terminate();
+    for (const socket of held) socket.destroy();
   };
 
   return {
@@ -120,7 +161,11 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
     port,
     stats: () => ({ ...counters, requests: requests.map((r) => ({ ...r, wantedCollections: [...r.wantedCollections] })) }),
     dropConnections,
+    setFault: (fault) => faults.set(fault),
+    connectionLog: () => log.map((r) => ({ ...r })),
+    heldHandshakes: () => heldTotal,
     close: async () => {
+      faults.set(undefined);
       dropConnections();
       wss.close();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
@@ -191,6 +236,38 @@ interface Playback {
   withSequence: boolean;
   atEnd: 'idle' | 'close';
   counters: { framesSent: number };
+  record: ConnectionRecord;
+  faults: FaultState;
+}
+
+/** The host's current fault, and the playbacks waiting for a stall to end. */
+class FaultState {
+  fault: JetstreamFault | undefined;
+  private readonly waiting = new Set<() => void>();
+
+  set(fault: JetstreamFault | undefined): void {
+    if (fault?.kind === 'slow' && !(Number.isFinite(fault.ratePerSec) && fault.ratePerSec > 0)) {
+      throw new RangeError(`jetstream replay: a slow fault needs ratePerSec > 0, got ${fault.ratePerSec}`);
+    }
+    this.fault = fault;
+    for (const wake of this.waiting) wake();
+    this.waiting.clear();
+  }
+
+  /** The pace in force: a slow fault overrides the configured rate. */
+  rate(configured: number): number {
+    return this.fault?.kind === 'slow' ? this.fault.ratePerSec : configured;
+  }
+
+  /** Resolves once the host is not stalled (at once if it is not), or when `signal` aborts. */
+  async unstalled(signal: AbortSignal): Promise<void> {
+    while (this.fault?.kind === 'stall' && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        this.waiting.add(resolve);
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
 }
 
 async function play(ws: WebSocket, p: Playback): Promise<void> {
@@ -219,8 +296,8 @@ async function play(ws: WebSocket, p: Playback): Promise<void> {
     parse: cursor?.kind === 'time' || filter !== undefined || p.withSequence,
   };
 
-  const started = performance.now();
-  let sent = 0;
+  // Pacing restarts whenever the rate in force changes (a slow fault set or cleared).
+  let pace = { rate: -1, started: 0, sent: 0 };
   let seq = 0;
   for await (const batch of p.source()) {
     for (const line of batch) {
@@ -231,17 +308,26 @@ async function play(ws: WebSocket, p: Playback): Promise<void> {
       const frame = frameFor(line, seq, select);
       if (frame === undefined) continue;
 
-      if (p.ratePerSec > 0) {
-        const wait = started + (sent * 1000) / p.ratePerSec - performance.now();
+      const rate = p.faults.rate(p.ratePerSec);
+      if (rate !== pace.rate) pace = { rate, started: performance.now(), sent: 0 };
+      if (rate > 0) {
+        const wait = pace.started + (pace.sent * 1000) / rate - performance.now();
         if (wait > 0) await sleep(Math.max(wait, TICK_MS), undefined, { signal: closed.signal }).catch(() => {});
       }
       if (ws.bufferedAmount > HIGH_WATER_BYTES && !closed.signal.aborted) {
         await new Promise<void>((resolve) => (resumeAfterDrain = resolve));
       }
+      if (p.faults.fault?.kind === 'stall') {
+        await p.faults.unstalled(closed.signal);
+        pace.rate = -1; // no burst to make up for the stall
+      }
       if (closed.signal.aborted || ws.readyState !== WebSocket.OPEN) return;
       ws.send(frame, onWritten);
-      sent++;
+      pace.sent++;
       p.counters.framesSent++;
+      p.record.framesSent++;
+      p.record.firstFrameAt ??= Date.now();
+      p.record.lastLine = seq;
     }
   }
   if (p.atEnd === 'close' && ws.readyState === WebSocket.OPEN) ws.close(1000, 'end of replay');

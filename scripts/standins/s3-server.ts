@@ -1,11 +1,13 @@
 /**
  * A local S3-compatible server (s3rver, patched so delimiter listings see nested keys:
  * patches/s3rver+3.7.1.patch) standing in for Tigris in tests, benchmarks and the demo.
- * It can go down and come back on the same port with its data, and counts the requests
- * it answers by class, as an object store bills them.
+ * It can go down and come back on the same port with its data, or stay up and answer
+ * every request with a 500/503 S3 error (an overloaded or failing store), and counts the
+ * requests it answers by class, as an object store bills them.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,14 @@ const ACCESS_KEY_ID = 'S3RVER';
 const SECRET_ACCESS_KEY = 'S3RVER';
 
 export type RequestClass = 'PUT' | 'GET' | 'LIST' | 'DELETE' | 'OTHER';
+
+export type ErrorStatus = 500 | 503;
+
+/** What S3 itself answers with these statuses (the SDKs retry both). */
+const S3_ERRORS: Record<ErrorStatus, { code: string; message: string }> = {
+  500: { code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
+  503: { code: 'ServiceUnavailable', message: 'Please reduce your request rate.' },
+};
 
 export interface S3Server {
   /** http://127.0.0.1:PORT */
@@ -31,6 +41,12 @@ export interface S3Server {
   stop(): Promise<void>;
   /** Come back on the same port with the same data. */
   resume(): Promise<void>;
+  /**
+   * Stay up but answer every request with one of `statuses` in turn (500 InternalError,
+   * 503 ServiceUnavailable), an S3 XML error body, and nothing stored: until answerNormally().
+   */
+  answerErrors(statuses?: readonly ErrorStatus[]): void;
+  answerNormally(): void;
   close(): Promise<void>;
 }
 
@@ -55,11 +71,17 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = options.port ?? 0;
+  let errorStatuses: readonly ErrorStatus[] = [];
+  let errorsAnswered = 0;
 
   const listen = async () => {
     const next = createServer((req, res) => {
       counts[requestClass(req)] += 1;
-      void handle(req, res);
+      if (errorStatuses.length === 0) return void handle(req, res);
+      const status = errorStatuses[errorsAnswered++ % errorStatuses.length]!;
+      // Read the upload before answering, as S3 does, so the connection stays usable.
+      req.resume();
+      req.once('end', () => answerError(res, status, req.url ?? '/'));
     });
     next.on('connection', (socket) => {
       sockets.add(socket);
@@ -98,11 +120,32 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     resume: async () => {
       if (!server) await listen();
     },
+    answerErrors: (statuses = [503, 500]) => {
+      if (statuses.length === 0) throw new Error('answerErrors needs at least one status');
+      errorStatuses = statuses;
+    },
+    answerNormally: () => {
+      errorStatuses = [];
+    },
     close: async () => {
       await stop();
       if (ownsDirectory) fs.rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+function answerError(res: ServerResponse, status: ErrorStatus, resource: string): void {
+  const { code, message } = S3_ERRORS[status];
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${code}</Code><Message>${message}</Message><Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`;
+  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body), 'x-amz-request-id': requestId });
+  res.end(body);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** The billing class of an S3 request (GET on a bucket is a LIST). */
