@@ -231,6 +231,10 @@ export class FeedService {
           metrics.likes.set(liveLikes);
         },
         onHousekeepingError: ({ task, message }) => log.error({ task, err: message }, 'writer housekeeping failed'),
+        onMemory: ({ heapUsedBytes, heapTotalBytes }) => {
+          metrics.writerHeapBytes.set({ kind: 'used' }, heapUsedBytes);
+          metrics.writerHeapBytes.set({ kind: 'total' }, heapTotalBytes);
+        },
         onCrash: (err) => {
           // Without its writer the primary cannot ingest. What was not committed is re-read
           // from the cursor, so the safe move is to exit and let the supervisor restart us.

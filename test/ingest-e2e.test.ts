@@ -3,6 +3,7 @@ import { openReader } from '../src/db/database.js';
 import { splitPostUri } from '../src/ingest/identifiers.js';
 import { parseFrame } from '../src/ingest/parse.js';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
+import { startFrameListServer } from '../scripts/chaos/support/frame-list-server.js';
 import { likeFingerprint } from './support/db.js';
 import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
 import { metricValue, startTestService, testConfig, waitFor } from './support/service.js';
@@ -53,6 +54,10 @@ describe('ingest from a Jetstream server over loopback', () => {
     expect(metricValue(metrics, 'feedgen_likes')).toBe(105);
     expect(metricValue(metrics, 'feedgen_ingest_cursor_time_us')).toBeGreaterThan(1.78e15);
     expect(metricValue(metrics, 'feedgen_db_bytes')).toBeGreaterThan(0);
+    // The writer thread reports its own heap, which the process metrics do not see.
+    const writerHeapUsed = metricValue(metrics, 'feedgen_writer_heap_bytes', { kind: 'used' });
+    expect(writerHeapUsed).toBeGreaterThan(1e6);
+    expect(writerHeapUsed).toBeLessThanOrEqual(metricValue(metrics, 'feedgen_writer_heap_bytes', { kind: 'total' }));
 
     const reader = openReader(config.dbPath, { busyTimeoutMs: 1000 });
     try {
@@ -121,5 +126,22 @@ describe('ingest from a Jetstream server over loopback', () => {
     expect(metricValue(text, 'feedgen_ingest_rejections_total', { reason: 'not_an_object' })).toBe(1);
     expect(metricValue(text, 'feedgen_ingest_rejections_total', { reason: 'bad_time_us' })).toBe(1);
     expect(metricValue(text, 'feedgen_ingest_rejections_total', { reason: 'oversized_frame' })).toBe(1);
+  });
+
+  it('counts a text frame of invalid UTF-8 as rejected and keeps the connection', async () => {
+    const good = jsonlLines(CAPTURE_FILE);
+    const broken = Buffer.from(good[0]!);
+    broken[20] = 0xff;
+    const frames = await startFrameListServer(() => [{ data: broken, binary: false }, ...good.map((data) => ({ data, binary: false }))]);
+    cleanups.push(() => frames.close());
+    const svc = await startTestService(testConfig({ JETSTREAM_URL: frames.url }));
+    cleanups.push(svc.stop);
+    const text = await waitFor(async () => {
+      const t = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+      return metricValue(t, 'feedgen_likes') === 105 ? t : undefined;
+    });
+    expect(metricValue(text, 'feedgen_ingest_rejections_total', { reason: 'invalid_utf8' })).toBe(1);
+    // The WebSocket's own check would have closed it (1007), and the host would resend the frame.
+    expect(frames.stats().connections).toBe(1);
   });
 });

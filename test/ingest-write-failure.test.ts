@@ -28,11 +28,11 @@ describe('ingest when writes fail (a full disk)', () => {
     });
     new EventWriter(reference.db).writeBatch(events, { timeUs: 1, seq: undefined, seqHost: undefined });
 
-    // The database under test can grow by a few pages only: SQLite answers SQLITE_FULL, as on a full disk.
+    // The database under test can grow by a few batches only: SQLite answers SQLITE_FULL, as on a full disk.
     const target = tempDatabase();
     cleanups.push(target.cleanup);
     const pages = target.db.pragma('page_count', { simple: true }) as number;
-    target.db.pragma(`max_page_count = ${pages + 8}`);
+    target.db.pragma(`max_page_count = ${pages + 64}`);
     const writer = new EventWriter(target.db);
 
     const jetstream = await startJetstreamReplay({ lines });
@@ -53,7 +53,13 @@ describe('ingest when writes fail (a full disk)', () => {
     const errors = (await metrics.ingestWriteErrors.get()).values[0]?.value ?? 0;
     expect(errors).toBeGreaterThan(0);
     const committedWhileFull = likeFingerprint(target.db).length;
+    expect(committedWhileFull).toBeGreaterThan(0);
     expect(committedWhileFull).toBeLessThan(likeFingerprint(reference.db).length);
+    // The lag keeps counting while nothing commits: it is not frozen at its last value.
+    const lag = async () => (await metrics.ingestLagSeconds.get()).values[0]?.value ?? Number.NaN;
+    const lagWhenPaused = await lag();
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await lag()).toBeGreaterThanOrEqual(lagWhenPaused + 1.5);
 
     // Space comes back: ingest resumes by itself and ends with exactly the reference likes.
     target.db.pragma('max_page_count = 1073741823');

@@ -64,6 +64,17 @@ describe('parseFrame on bad input', () => {
     expect(parseFrame(Buffer.alloc(MAX + 1, 0x20), false, MAX)).toMatchObject({ reason: 'oversized_frame' });
   });
 
+  it('rejects a text frame that is not valid UTF-8, and reads one with multi-byte characters', () => {
+    const bytes = Buffer.from(JSON.stringify(like));
+    expect(parseFrame(bytes, false, MAX).outcome).toBe('event');
+    for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80] /* a lone surrogate */]) {
+      const broken = Buffer.concat([bytes.subarray(0, 40), Buffer.from(bad), bytes.subarray(40)]);
+      expect(parseFrame(broken, false, MAX)).toMatchObject({ outcome: 'rejected', reason: 'invalid_utf8' });
+    }
+    const accented = withChange((f) => ((f.commit as any).record.note = 'café ☕ 👍'));
+    expect(parseFrame(Buffer.from(accented), false, MAX).outcome).toBe('event');
+  });
+
   it('survives deep nesting and huge strings without throwing', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     expect(parseFrame(Buffer.from(deep), false, 1024 * 1024).outcome).toBe('rejected');

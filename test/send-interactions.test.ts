@@ -105,6 +105,17 @@ describe('sendInteractions over HTTP', () => {
       expect(interactionCount()).toBe(before);
     });
 
+    it('checks the JWT before reading the body: 401, not 413 or 400, without one', async () => {
+      const big = JSON.stringify({ interactions: [{ item: popular[0], event: SEEN, feedContext: 'x'.repeat(300 * 1024) }] });
+      for (const body of [big, '{"interactions": [']) {
+        const res = await send(body, undefined, true);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: 'AuthMissing' });
+      }
+      const forged = await send('{"interactions": [', `Bearer ${'e30'}.${'e30'}.${'AAAA'}`, true);
+      expect(forged.status).toBe(401);
+    });
+
     it('refuses a JWT for another audience with 401', async () => {
       const res = await send({ interactions: [] }, await alice.bearer(SEND, 'did:web:other.example.com'));
       expect(res.status).toBe(401);

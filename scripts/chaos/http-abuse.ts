@@ -160,24 +160,24 @@ async function hostileDidDocuments(ctx: ChaosContext, target: AbuseTarget, check
   ctx.log('hostile DID documents done');
 }
 
-/** Bodies over sendInteractions' 256 KiB: 413 whether they declare their length or stream it. */
+/** Bodies over sendInteractions' 256 KiB: 413 whether they declare their length or stream it; 401 without a JWT (checked before the body is read). */
 async function oversizedBodies(target: AbuseTarget, checks: Checks): Promise<void> {
   const user = target.users[3]!;
   const authorization = await user.bearer(INTERACTIONS);
   const big = JSON.stringify({ interactions: [{ event: 'app.bsky.feed.defs#interactionSeen', feedContext: 'x'.repeat(300 * 1024) }] });
-  const requests: Array<[string, RawRequest]> = [
-    ['300 KiB with Content-Length and a JWT', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { authorization, 'content-type': 'application/json' }, body: big }],
-    ['300 KiB without a JWT', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { 'content-type': 'application/json' }, body: big }],
-    ['2 MiB chunked', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { authorization, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: 'x'.repeat(2 << 20) }],
+  const requests: Array<[string, RawRequest, number, string]> = [
+    ['300 KiB with Content-Length and a JWT', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { authorization, 'content-type': 'application/json' }, body: big }, 413, 'PayloadTooLarge'],
+    ['300 KiB without a JWT', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { 'content-type': 'application/json' }, body: big }, 401, 'AuthMissing'],
+    ['2 MiB chunked', { method: 'POST', path: `/xrpc/${INTERACTIONS}`, headers: { authorization, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: 'x'.repeat(2 << 20) }, 413, 'PayloadTooLarge'],
   ];
   const results: string[] = [];
   let ok = true;
-  for (const [label, request] of requests) {
+  for (const [label, request, status, error] of requests) {
     const res = await send(target.port, request);
     results.push(`${label}: ${res.status} ${errorName(res.body) ?? ''}`);
-    if (res.status !== 413 || errorName(res.body) !== 'PayloadTooLarge') ok = false;
+    if (res.status !== status || errorName(res.body) !== error) ok = false;
   }
-  checks.check('bodies over the 256 KiB limit -> 413 PayloadTooLarge', ok && target.alive(), results.join('; '));
+  checks.check('bodies over the 256 KiB limit -> 413 PayloadTooLarge with a JWT, 401 AuthMissing without', ok && target.alive(), results.join('; '));
 }
 
 /** Floods: the per-address anonymous limit and the per-user limits answer 429 past their burst. */

@@ -26,4 +26,5 @@ export type WriterMessage =
   | { type: 'failed'; id: number; message: string; code: string | undefined }
   | { type: 'closed'; id: number }
   | { type: 'pruned'; result: PruneResult; liveLikes: number }
-  | { type: 'housekeeping-error'; task: 'heartbeat' | 'prune'; message: string };
+  | { type: 'housekeeping-error'; task: 'heartbeat' | 'prune'; message: string }
+  | { type: 'memory'; heapUsedBytes: number; heapTotalBytes: number };

@@ -17,6 +17,7 @@ export class WriteFailedError extends Error {
 export interface WriterThreadEvents {
   onPruned(message: Extract<WriterMessage, { type: 'pruned' }>): void;
   onHousekeepingError(message: Extract<WriterMessage, { type: 'housekeeping-error' }>): void;
+  onMemory?(message: Extract<WriterMessage, { type: 'memory' }>): void;
   /** The thread died: the process can no longer write and should restart. */
   onCrash(err: Error): void;
 }
@@ -96,6 +97,7 @@ export class WriterThread {
     }
     if (message.type === 'pruned') return events.onPruned(message);
     if (message.type === 'housekeeping-error') return events.onHousekeepingError(message);
+    if (message.type === 'memory') return events.onMemory?.(message);
     if (message.type === 'ready') return;
     const waiter = this.pending.get(message.id);
     this.pending.delete(message.id);

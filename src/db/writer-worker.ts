@@ -3,6 +3,7 @@
  * the heartbeat and retention pruning all run here, one transaction at a time, so
  * a long commit never blocks the HTTP event loop.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openWriter } from './database.js';
 import { EventWriter } from './event-writer.js';
@@ -10,6 +11,7 @@ import { Pruner } from './pruner.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
+const MEMORY_REPORT_INTERVAL_MS = 10_000;
 const DAY_US = 86_400_000_000;
 
 if (!parentPort) throw new Error('writer-worker must run as a worker thread');
@@ -70,6 +72,7 @@ port.on('message', (request: WriterRequest) => {
       void chain.then(() => {
         closed = true;
         clearInterval(heartbeatTimer);
+        clearInterval(memoryTimer);
         clearTimeout(pruneTimer);
         db.close();
         send({ type: 'closed', id: request.id });
@@ -89,6 +92,13 @@ const beat = () =>
   });
 const heartbeatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
 void beat();
+
+// This thread's V8 heap, which the main thread's process metrics do not see.
+const reportMemory = () => {
+  const heap = getHeapStatistics();
+  send({ type: 'memory', heapUsedBytes: heap.used_heap_size, heapTotalBytes: heap.total_heap_size });
+};
+const memoryTimer = setInterval(reportMemory, MEMORY_REPORT_INTERVAL_MS);
 
 // Retention: small steps; a backlog (a long-stopped primary) drains a step at a time.
 let pruneTimer: NodeJS.Timeout | undefined;
@@ -112,3 +122,4 @@ function schedulePrune(delayMs: number): void {
 schedulePrune(init.retention.pruneIntervalMs);
 
 send({ type: 'ready', cursor: writer.cursor(), liveLikes: writer.liveLikeCount() });
+reportMemory();

@@ -31,6 +31,7 @@ export type ParseResult =
 export type RejectReason =
   | 'binary_frame'
   | 'oversized_frame'
+  | 'invalid_utf8'
   | 'malformed_json'
   | 'not_an_object'
   | 'bad_did'

@@ -13,6 +13,8 @@ const WRITE_RETRY_MIN_MS = 100;
 const WRITE_RETRY_MAX_MS = 10_000;
 /** Reading pauses when this many batches' worth of events wait for the writer. */
 const MAX_BUFFERED_BATCHES = 2;
+/** The lag metric is recomputed this often, so it grows while nothing commits (paused, disconnected). */
+const LAG_REPORT_MS = 1000;
 
 /** Where batches go: the writer thread, or an EventWriter in tests. */
 export interface BatchSink {
@@ -47,6 +49,9 @@ export class Ingester {
   private inFlight: Promise<void> | undefined;
   private writeFailures = 0;
   private stopped = false;
+  /** time_us of the newest event read when the last batch committed. */
+  private committedTimeUs: number | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: IngesterDeps) {
     const { config, log, metrics, storedCursor } = deps;
@@ -73,15 +78,19 @@ export class Ingester {
       log,
     });
     if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
+    this.committedTimeUs = storedCursor.timeUs;
   }
 
   start(): void {
     this.client.start();
+    this.reportLag();
+    this.lagTimer = setInterval(() => this.reportLag(), LAG_REPORT_MS);
   }
 
   /** Stops reading and commits everything read; what cannot be committed is re-read from the cursor next time. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.lagTimer);
     await this.client.stop();
     clearTimeout(this.flushTimer);
     while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0)) {
@@ -163,8 +172,12 @@ export class Ingester {
     metrics.ingestBatches.inc();
     metrics.likes.set(sink.liveLikeCount());
     if (cursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(cursor.timeUs);
-    const latest = this.tracker.latestTimeUs();
-    if (latest !== undefined) metrics.ingestLagSeconds.set(Math.max(0, Date.now() / 1000 - latest / 1e6));
+    this.committedTimeUs = this.tracker.latestTimeUs() ?? this.committedTimeUs;
+    this.reportLag();
+  }
+
+  private reportLag(): void {
+    if (this.committedTimeUs !== undefined) this.deps.metrics.ingestLagSeconds.set(Math.max(0, Date.now() / 1000 - this.committedTimeUs / 1e6));
   }
 
   /** Reading pauses and the write is retried with backoff; nothing is lost, the cursor did not move. */

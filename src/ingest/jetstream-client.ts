@@ -80,7 +80,13 @@ export class JetstreamClient {
     const base = this.options.urls[this.hostIndex]!;
     const url = subscribeUrl(base, this.options.wantedCollections, this.options.cursorFor(base));
     this.options.log.info({ url }, 'jetstream connecting');
-    const socket = new WebSocket(url, { maxPayload: this.options.maxPayloadBytes, handshakeTimeout: this.options.stallTimeoutMs });
+    const socket = new WebSocket(url, {
+      maxPayload: this.options.maxPayloadBytes,
+      handshakeTimeout: this.options.stallTimeoutMs,
+      // ws would close the connection on a text frame of invalid UTF-8, and the host would
+      // resend it from the cursor forever; parseFrame rejects and counts it instead.
+      skipUTF8Validation: true,
+    });
     this.socket = socket;
     let delivered = false;
 

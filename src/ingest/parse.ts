@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type IngestEvent, JETSTREAM_COLLECTIONS, type ParseResult, type RejectReason, type StreamPosition } from './events.js';
 import { checkPostUri, isDid, isRecordKey } from './identifiers.js';
 
@@ -9,6 +10,8 @@ export function parseFrame(data: Buffer | string, isBinary: boolean, maxFrameByt
   if (isBinary) return reject('binary', 'binary_frame');
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   if (size > maxFrameBytes) return reject('unknown', 'oversized_frame');
+  // The client skips the WebSocket's own check (it would close the connection): a bad text frame is counted here.
+  if (typeof data !== 'string' && !isUtf8(data)) return reject('unknown', 'invalid_utf8');
 
   let frame: unknown;
   try {

@@ -45,7 +45,7 @@ export function createMetrics() {
     }),
     ingestLagSeconds: new Gauge({
       name: 'feedgen_ingest_lag_seconds',
-      help: 'Now minus the time_us of the newest event read, at the last commit',
+      help: 'Now minus the time_us of the newest committed event; grows while ingest is paused or disconnected',
       registers,
     }),
     jetstreamConnections: new Counter({
@@ -118,6 +118,12 @@ export function createMetrics() {
       name: 'feedgen_replica_stale_reads_total',
       help: 'Feed requests a replica served although it would have replayed them (already replayed, or no primary region), by reason',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    writerHeapBytes: new Gauge({
+      name: 'feedgen_writer_heap_bytes',
+      help: "The writer thread's V8 heap, used and total (feedgen_process_nodejs_heap_* is the main thread's only)",
+      labelNames: ['kind'] as const,
       registers,
     }),
     walBytes: new Gauge({

@@ -17,7 +17,7 @@ import type { RejectReason } from '../../../src/ingest/events.js';
 import { syntaxVectors } from '../../../test/support/fixtures.js';
 import type { Frame } from './frame-list-server.js';
 
-export const BAD_CATEGORIES = ['truncated', 'wrong_type', 'interop_identifier', 'binary', 'huge_string', 'deep_nesting', 'oversized'] as const;
+export const BAD_CATEGORIES = ['truncated', 'wrong_type', 'interop_identifier', 'binary', 'invalid_utf8', 'huge_string', 'deep_nesting', 'oversized'] as const;
 export type BadCategory = (typeof BAD_CATEGORIES)[number];
 
 /** Relative frequency; the big frames are rare so a full run moves about a gigabyte, not ten. */
@@ -26,6 +26,7 @@ const WEIGHTS: Record<BadCategory, number> = {
   wrong_type: 35,
   interop_identifier: 25,
   binary: 10,
+  invalid_utf8: 5,
   huge_string: 3,
   deep_nesting: 3,
   oversized: 1,
@@ -142,6 +143,12 @@ class FrameFuzzer {
       case 'binary':
         // Half random bytes, half a valid like sent as a binary frame: neither may be stored.
         return [this.rng.below(2) === 0 ? this.bytes(1 + this.rng.below(2048)) : Buffer.from(JSON.stringify(like)), 'binary_frame', true];
+      case 'invalid_utf8': {
+        // A valid like sent as text with one byte that cannot start a UTF-8 sequence.
+        const bytes = Buffer.from(JSON.stringify(like));
+        bytes[1 + this.rng.below(bytes.length - 2)] = 0xff;
+        return [bytes, 'invalid_utf8', false];
+      }
       case 'huge_string':
         return this.hugeString(like);
       case 'deep_nesting':

@@ -25,15 +25,26 @@ export interface SendInteractionsDeps {
 /**
  * `POST /xrpc/app.bsky.feed.sendInteractions`: what the user did with the items we
  * served (seen, show less, show more, ...). Service auth is required: the JWT's
- * issuer is the user the interactions belong to.
+ * issuer is the user the interactions belong to. It is checked before the body is
+ * read, so a caller without a valid JWT costs no JSON parse.
  */
 export function sendInteractionsRoutes(deps: SendInteractionsDeps): RequestHandler[] {
+  const authenticate: RequestHandler = (req, res, next) => {
+    deps
+      .verifyUser(req.headers.authorization, SEND_INTERACTIONS)
+      .then((userDid) => {
+        if (userDid === undefined) throw new AuthRequiredError('sendInteractions needs a service JWT', 'AuthMissing');
+        deps.limiter.take(userDid);
+        res.locals.userDid = userDid;
+        next();
+      })
+      .catch(next);
+  };
   return [
+    authenticate,
     express.json({ limit: MAX_BODY_BYTES, type: () => true }),
     xrpcRoute(async (req, res) => {
-      const userDid = await deps.verifyUser(req.headers.authorization, SEND_INTERACTIONS);
-      if (userDid === undefined) throw new AuthRequiredError('sendInteractions needs a service JWT', 'AuthMissing');
-      deps.limiter.take(userDid);
+      const userDid = res.locals.userDid as string;
       const interactions = parseInteractions(req.body);
       // Replicas replay writes before this route; a primary without its writer cannot store.
       if (!deps.record) throw unavailable('NotPrimary', 'this machine does not store interactions');
