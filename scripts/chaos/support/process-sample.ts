@@ -6,14 +6,18 @@ import fs from 'node:fs';
 
 export interface ProcessSample {
   rssBytes: number;
+  /** Anonymous pages (heaps, malloc) and file-backed pages (code, mapped files) of the RSS. */
+  rssAnonBytes: number;
+  rssFileBytes: number;
   fds: number;
 }
 
 /** RSS and open fds of `pid`, or undefined once it is gone. */
 export function sampleProcess(pid: number): ProcessSample | undefined {
   try {
-    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    return { rssBytes: rssKb * 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length };
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rssBytes: kb('VmRSS'), rssAnonBytes: kb('RssAnon'), rssFileBytes: kb('RssFile'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return undefined;
   }
