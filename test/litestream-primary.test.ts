@@ -64,7 +64,9 @@ class CommitClock {
   /** [not committed at, committed by] for a like id. */
   window(id: number): [number, number] {
     const index = this.bounds.findIndex((b) => b.maxId >= id);
-    if (index <= 0) return [-Infinity, index === 0 ? this.bounds[0]!.atMs : Infinity];
+    // Committed after the last poll (a loss smaller than the poll period): not committed at that poll.
+    if (index === -1) return [this.bounds.at(-1)?.atMs ?? -Infinity, Infinity];
+    if (index === 0) return [-Infinity, this.bounds[0]!.atMs];
     return [this.bounds[index - 1]!.atMs, this.bounds[index]!.atMs];
   }
 }

@@ -215,6 +215,16 @@ describe('sendInteractions over HTTP', () => {
       await expectRejected(body, 413, 'PayloadTooLarge', true);
     });
 
+    it('refuses a body in an unsupported charset with 415, not 500', async () => {
+      const res = await fetch(`${ds.svc.baseUrl}/xrpc/${SEND}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=latin1', authorization: await anyUser().bearer(SEND) },
+        body: '{"interactions":[]}',
+      });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toMatchObject({ error: 'InvalidRequest' });
+    });
+
     it('refuses a body that is not JSON with 400', async () => {
       await expectRejected('interactions=seen', 400, 'InvalidRequest', true);
       await expectRejected('{"interactions": [', 400, 'InvalidRequest', true);
