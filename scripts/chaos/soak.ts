@@ -68,7 +68,7 @@ interface SoakSample {
 
 export const soak: ChaosScenario = {
   name: 'soak',
-  summary: `the primary under Litestream at ${FIREHOSE_RATE} events/s and ${FEED_RATE} feed req/s for CHAOS_SOAK_MINUTES (default 30)`,
+  summary: `the primary under Litestream at ${FIREHOSE_RATE} events/s and ${FEED_RATE} feed req/s for CHAOS_SOAK_MINUTES (default 30), its window CHAOS_SOAK_RETENTION_MINUTES (default 5)`,
   inCi: false,
   async run(ctx) {
     const minutes = Number(process.env.CHAOS_SOAK_MINUTES ?? 30);

@@ -49,7 +49,7 @@ export class Ingester {
   private inFlight: Promise<void> | undefined;
   private writeFailures = 0;
   private stopped = false;
-  /** time_us of the newest event read when the last batch committed. */
+  /** time_us of the newest event read as of the last commit (the batch after it may be partly read). */
   private committedTimeUs: number | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
 

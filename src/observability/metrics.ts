@@ -45,7 +45,7 @@ export function createMetrics() {
     }),
     ingestLagSeconds: new Gauge({
       name: 'feedgen_ingest_lag_seconds',
-      help: 'Now minus the time_us of the newest committed event; grows while ingest is paused or disconnected',
+      help: 'Now minus the time_us of the newest event read as of the last commit, recomputed every second: it grows while ingest is paused or disconnected',
       registers,
     }),
     jetstreamConnections: new Counter({
