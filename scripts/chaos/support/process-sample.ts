@@ -6,8 +6,7 @@ import fs from 'node:fs';
 
 export interface ProcessSample {
   rssBytes: number;
-  /** Anonymous pages (heaps, malloc) and file-backed pages (code, mapped files) of the RSS. */
-  rssAnonBytes: number;
+  /** The file-backed part of the RSS (code, mapped files); the rest is heaps and malloc. */
   rssFileBytes: number;
   fds: number;
 }
@@ -17,7 +16,7 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-    return { rssBytes: kb('VmRSS'), rssAnonBytes: kb('RssAnon'), rssFileBytes: kb('RssFile'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
+    return { rssBytes: kb('VmRSS'), rssFileBytes: kb('RssFile'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return undefined;
   }
