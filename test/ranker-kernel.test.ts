@@ -33,8 +33,7 @@ const authorOf = (post: number, authors: ReadonlyMap<number, number>) => authors
 function graphOf(likes: readonly Like[], authors: ReadonlyMap<number, number> = new Map()): LikeGraph {
   const g = new LikeGraph();
   const ordered = [...likes].sort((a, b) => b[2] - a[2]);
-  ordered.forEach(([actor, post, hoursAgo], k) => g.addLike(k + 1, actor, post, timeOf(hoursAgo)));
-  for (const post of new Set(likes.map((l) => l[1]))) g.setPost(post, authorOf(post, authors), false);
+  ordered.forEach(([actor, post, hoursAgo], k) => g.addLike(k + 1, actor, post, timeOf(hoursAgo), authorOf(post, authors)));
   return g;
 }
 
@@ -449,10 +448,10 @@ describe('ExplainCollector', () => {
 });
 
 describe('diversify', () => {
-  /** A graph where post n is by `authors[n]`. */
+  /** A graph where post n is by `authors[n]` (each liked once: the graph holds liked posts). */
   const withAuthors = (authors: Record<number, number>): LikeGraph => {
     const g = new LikeGraph();
-    for (const [post, author] of Object.entries(authors)) g.setPost(Number(post), author, false);
+    Object.entries(authors).forEach(([post, author], k) => g.addLike(k + 1, 1, Number(post), NOW, author));
     return g;
   };
   const params = (o: Partial<RankerParams>) => withOverrides(DEFAULT, o);

@@ -58,6 +58,8 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
   /** When a post was first seen (create event or a like naming it), in µs. */
   const postFirstSeenUs: number[] = [0];
   const postAuthor: number[] = [0];
+  /** Posts deleted before the cut-off: a like that brings one into the graph says so (as the row's flag does). */
+  const postGoneBefore = new Set<number>();
   /** `${actor} ${rkey}` → like id (before the cut-off) or held-out like (after). */
   const likesBefore = new Map<string, number>();
   const likesAfter = new Map<string, HeldLike>();
@@ -92,7 +94,6 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
       const author = actorId(authorDid);
       postAuthor[id] = author;
       postFirstSeenUs[id] = timeUs;
-      if (timeUs < cutoffUs) graph.setPost(id, author, false);
     }
     return id;
   };
@@ -115,7 +116,7 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         if (before) {
           const id = nextLikeId++;
           likesBefore.set(key, id);
-          graph.addLike(id, actor, post, Math.floor(event.timeUs / 1e6));
+          graph.addLike(id, actor, post, Math.floor(event.timeUs / 1e6), postAuthor[post], postGoneBefore.has(post));
           stats.likesBefore++;
         } else {
           likesAfter.set(key, { actor, post, unliked: false });
@@ -138,7 +139,10 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         break;
       case 'post-delete': {
         const post = postId(event.did, event.rkey, event.timeUs);
-        if (before) graph.markPostGone(post);
+        if (before) {
+          postGoneBefore.add(post);
+          graph.markPostGone(post);
+        }
         break;
       }
       case 'account': {
@@ -160,7 +164,8 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
     if (like.unliked) stats.heldOutUnliked++;
     else if (postFirstSeenUs[like.post]! >= cutoffUs) stats.heldOutNewPost++;
     else if (postAuthor[like.post] === like.actor) stats.heldOutOwnPost++;
-    else if (!graph.isPostLive(like.post)) stats.heldOutGonePost++;
+    // Not graph.isPostLive: the graph holds only posts with likes, and a held-out post may have none before the cut-off.
+    else if (postGoneBefore.has(like.post) || !graph.isActorActive(postAuthor[like.post]!)) stats.heldOutGonePost++;
     else {
       let posts = heldOut.get(like.actor);
       if (!posts) heldOut.set(like.actor, (posts = new Set()));

@@ -1,7 +1,7 @@
 /**
  * One direction of the like graph frozen into contiguous arrays: for each key (an
- * actor, or a post), the other side of its likes (posts, or likers), newest first,
- * in `start[key] .. start[key + 1]`.
+ * actor, or a post's row in the graph), the other side of its likes (posts, or
+ * likers), newest first, in `start[key] .. start[key + 1]`.
  *
  * Why: following the linked lists costs a dependent cache miss per like, and a
  * ranking follows ~50,000 of them. Read from here, a list is one sequential scan.
@@ -28,9 +28,13 @@ export class CompactLists {
   }
 }
 
-/** What a build reads: the live likes of an id range, oldest first. */
+/** What a build reads: the live likes of an id range, oldest first, with the row of each like's post. */
 export interface LikeSource {
-  forEachLikeInRange(fromId: number, toId: number, visit: (id: number, actor: number, post: number, timeS: number) => void): void;
+  forEachLikeInRange(
+    fromId: number,
+    toId: number,
+    visit: (id: number, actor: number, post: number, timeS: number, postRow: number) => void,
+  ): void;
 }
 
 /** Like ids read per slice of work, between two checks of the clock. */
@@ -54,11 +58,11 @@ export class CompactionBuild {
     private readonly fromId: number,
     readonly throughId: number,
     actors: number,
-    posts: number,
+    postRows: number,
   ) {
     this.nextId = fromId;
     this.actorCount = new Int32Array(actors);
-    this.postCount = new Int32Array(posts);
+    this.postCount = new Int32Array(postRows);
   }
 
   /** Does one slice of work, then more until `deadlineMs` (performance.now()) passes; true once finished. */
@@ -81,9 +85,9 @@ export class CompactionBuild {
 
   private count(fromId: number, toId: number): void {
     const { actorCount, postCount } = this;
-    this.source.forEachLikeInRange(fromId, toId, (_id, actor, post) => {
+    this.source.forEachLikeInRange(fromId, toId, (_id, actor, _post, _timeS, postRow) => {
       actorCount[actor]!++;
-      postCount[post]!++;
+      postCount[postRow]!++;
     });
   }
 
@@ -106,12 +110,13 @@ export class CompactionBuild {
     const { actorCount: actorEnd, postCount: postEnd } = this;
     const byActor = this.byActor!;
     const byPost = this.byPost!;
-    this.source.forEachLikeInRange(fromId, toId, (id, actor, post, timeS) => {
+    // A live like's post keeps its row: a row is freed only once all its likes are gone.
+    this.source.forEachLikeInRange(fromId, toId, (id, actor, post, timeS, postRow) => {
       // Never below the key's start: a like live now was live when counted.
       const a = --actorEnd[actor]!;
       if (a >= byActor.start[actor]!) place(byActor, a, post, timeS, id);
-      const p = --postEnd[post]!;
-      if (p >= byPost.start[post]!) place(byPost, p, actor, timeS, id);
+      const p = --postEnd[postRow]!;
+      if (p >= byPost.start[postRow]!) place(byPost, p, actor, timeS, id);
     });
   }
 }

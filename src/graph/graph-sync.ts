@@ -15,21 +15,19 @@ const COMPACT_SHARE = 0.05;
 const COMPACT_MIN_LIKES = 100_000;
 
 export interface SyncStep {
-  posts: number;
   likes: number;
   changes: number;
 }
 
 /**
  * Keeps a LikeGraph equal to the database by reading nothing but the database: new
- * rows by id (likes, posts), the change log by seq (unlikes, deleted posts, account
- * status), and the prune watermark. The same code runs on the primary and on
- * replicas, which never write.
+ * likes by id (each with its post's author and deleted flag), the change log by seq
+ * (unlikes, deleted posts, account status), and the prune watermark. The same code
+ * runs on the primary and on replicas, which never write.
  */
 export class GraphSync {
   readonly graph = new LikeGraph();
   private lastLikeId = 0;
-  private lastPostId = 0;
   private lastChangeSeq = 0;
   private stmt!: ReturnType<typeof prepareStatements>;
   private loaded = false;
@@ -61,7 +59,7 @@ export class GraphSync {
     let lastLog = started;
     for (;;) {
       const step = this.poll();
-      if (step.likes + step.posts + step.changes === 0) break;
+      if (step.likes + step.changes === 0) break;
       if (Date.now() - lastLog > PROGRESS_EVERY_MS) {
         lastLog = Date.now();
         this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
@@ -90,16 +88,13 @@ export class GraphSync {
   /** One catch-up step: at most ROWS_PER_READ rows of each kind. */
   poll(): SyncStep {
     const { graph, stmt } = this;
-    // Posts first, so the likes read next find their authors.
-    const posts = stmt.posts.all(this.lastPostId, ROWS_PER_READ);
-    for (const [id, author, flags] of posts) {
-      graph.setPost(id, author, (flags & POST_FLAGS.deleted) !== 0);
-      this.lastPostId = id;
-    }
-
     const likes = stmt.likes.all(this.lastLikeId, ROWS_PER_READ);
+    const newPosts = this.postsComingIn(likes);
     for (const [id, actor, post, timeUs, deleted] of likes) {
-      if (deleted === 0) graph.addLike(id, actor, post, Math.floor(timeUs / 1e6));
+      if (deleted === 0) {
+        const row = newPosts.get(post);
+        graph.addLike(id, actor, post, Math.floor(timeUs / 1e6), row?.author, row?.gone);
+      }
       // Row by row: a poll that fails half-way resumes after the last like it added.
       this.lastLikeId = id;
     }
@@ -113,7 +108,23 @@ export class GraphSync {
     const pruned = stmt.prunedLikeId.get()?.value;
     if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
     if (this.loaded) this.compactIfDue();
-    return { posts: posts.length, likes: likes.length, changes: changes.length };
+    return { likes: likes.length, changes: changes.length };
+  }
+
+  /**
+   * The author and deleted flag of each post these likes bring into the graph (the
+   * graph keeps them while the post has likes), in one query: a join on every like
+   * would look up the post of each, and most are held already.
+   */
+  private postsComingIn(likes: Array<[number, number, number, number, number]>): Map<number, { author: number; gone: boolean }> {
+    const wanted = new Set<number>();
+    for (const [, , post, , deleted] of likes) if (deleted === 0 && !this.graph.holdsPost(post)) wanted.add(post);
+    const rows = new Map<number, { author: number; gone: boolean }>();
+    if (wanted.size === 0) return rows;
+    for (const [id, author, flags] of this.stmt.postsByIds.all(JSON.stringify([...wanted]))) {
+      rows.set(id, { author, gone: (flags & POST_FLAGS.deleted) !== 0 });
+    }
+    return rows;
   }
 
   /** Starts a compaction in the background once enough likes are read through the links. */
@@ -154,9 +165,12 @@ export class GraphSync {
 
 function prepareStatements(db: Database) {
   return {
-    posts: db.prepare<[number, number], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id > ? ORDER BY id LIMIT ?').raw(),
     likes: db
       .prepare<[number, number], [number, number, number, number, number]>('SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?')
+      .raw(),
+    // A like's post row exists as long as the like does (the pruner keeps liked posts).
+    postsByIds: db
+      .prepare<[string], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id IN (SELECT value FROM json_each(?))')
       .raw(),
     changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
     actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),

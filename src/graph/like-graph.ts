@@ -1,20 +1,29 @@
 /**
- * The retention window's likes in memory, as typed arrays indexed by the database's
- * own ids. Each like is a slot numbered by its `likes.id`; slots live in chunks, so
- * appending is O(1) and pruning the oldest likes frees whole chunks.
+ * The retention window's likes in memory, as typed arrays. Each like is a slot
+ * numbered by its `likes.id`; slots live in chunks, so appending is O(1) and pruning
+ * the oldest likes frees whole chunks.
  *
  * Two linked lists run through the slots, newest first: one per actor (giving the
  * posts it liked) and one per post (giving its likers). Reading a list touches only
  * its slots. Like ids pass 2^31 within weeks at the firehose rate, so the links are
  * float64 (exact to 2^53).
  *
- * A slot is 32 bytes in one buffer: both links, then actor, post and time. Following
- * links is a dependent cache miss per like, so from time to time the lists are also
- * frozen into contiguous arrays (compact-lists.ts), and a read follows links only
- * through the likes added since. With both: about 64 bytes per like, plus 13 per
- * actor id and 17 per post id.
+ * A slot is 32 bytes in one buffer: both links, then actor, post, time and the
+ * post's row (below). Following links is a dependent cache miss per like, so from
+ * time to time the lists are also frozen into contiguous arrays (compact-lists.ts),
+ * and a read follows links only through the likes added since.
+ *
+ * Actors are indexed by their database id (accounts are never pruned, so those ids
+ * are bounded by the accounts seen). Posts are not: post ids are never reused, so
+ * arrays indexed by them would grow with every post ever seen, not with the window.
+ * The graph holds a post while it has live likes, in a row of its own per-post
+ * arrays found through an IntMap; the first like brings the post in (with its author
+ * and whether it is deleted), and when its last like goes, the row is free for
+ * another post. With the compacted lists: about 64 bytes per like, plus 13 per actor
+ * id and about 40 per post in the window.
  */
 import { CompactionBuild, type CompactLists } from './compact-lists.js';
+import { IntMap } from './int-map.js';
 
 const CHUNK_SIZE = 1 << 16;
 const SLOT_BYTES = 32;
@@ -22,11 +31,12 @@ const SLOT_BYTES = 32;
 const F64_PER_SLOT = SLOT_BYTES / 8;
 const PREV_BY_ACTOR = 0;
 const PREV_BY_POST = 1;
-/** 32-bit words of a slot: after the two links, actor, post and time (seconds, unsigned). */
+/** 32-bit words of a slot: after the two links, actor, post, time (seconds, unsigned) and post row. */
 const I32_PER_SLOT = SLOT_BYTES / 4;
 const ACTOR = 4;
 const POST = 5;
 const TIME = 6;
+const POST_ROW = 7;
 /** A like whose slot time is 0 is gone (unliked or pruned). */
 const DEAD = 0;
 
@@ -82,10 +92,16 @@ export class LikeGraph {
   private actorHead = new Float64Array(1024);
   private actorLikes = new Int32Array(1024);
   private actorInactive = new Uint8Array(1024);
+  /** Post id → its row in the per-post arrays, for the posts with live likes. */
+  private readonly postRows = new IntMap();
   private postHead = new Float64Array(1024);
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
   private postFlags = new Uint8Array(1024);
+  /** Rows freed by posts whose last like went, reused before new ones. */
+  private freeRows = new Int32Array(1024);
+  private freeRowCount = 0;
+  private rowsUsed = 0;
 
   get likeCount(): number {
     return this.liveLikes;
@@ -95,24 +111,40 @@ export class LikeGraph {
     return this.maxId;
   }
 
-  /** Adds a like; ids must arrive in increasing order (the database's AUTOINCREMENT). */
-  addLike(id: number, actor: number, post: number, timeS: number): void {
+  /** Posts with live likes: the rows in use. */
+  get postCount(): number {
+    return this.postRows.size;
+  }
+
+  /** Whether the graph holds the post: it has live likes. */
+  holdsPost(post: number): boolean {
+    return this.postRows.get(post) >= 0;
+  }
+
+  /**
+   * Adds a like; ids must arrive in increasing order (the database's AUTOINCREMENT).
+   * `author` and `postGone` describe the post, and count only if this like brings it
+   * into the graph (a post already held keeps what it has; see markPostGone).
+   */
+  addLike(id: number, actor: number, post: number, timeS: number, author = 0, postGone = false): void {
     if (id <= this.maxId) throw new Error(`like ${id} arrived after ${this.maxId}`);
-    this.maxId = id;
     this.ensureActor(actor);
-    this.ensurePost(post);
+    this.ensureActor(author);
+    const row = this.rowOfNewLike(post, author, postGone);
+    this.maxId = id;
     const chunk = this.chunkFor(id);
     const f = slotIndex(id) * F64_PER_SLOT;
     const n = slotIndex(id) * I32_PER_SLOT;
     chunk.ints[n + ACTOR] = actor;
     chunk.ints[n + POST] = post;
+    chunk.ints[n + POST_ROW] = row;
     chunk.times[n + TIME] = timeS;
     chunk.links[f + PREV_BY_ACTOR] = this.actorHead[actor]!;
-    chunk.links[f + PREV_BY_POST] = this.postHead[post]!;
+    chunk.links[f + PREV_BY_POST] = this.postHead[row]!;
     this.actorHead[actor] = id;
-    this.postHead[post] = id;
+    this.postHead[row] = id;
     this.actorLikes[actor]!++;
-    this.postLikes[post]!++;
+    this.postLikes[row]!++;
     this.liveLikes++;
   }
 
@@ -125,7 +157,8 @@ export class LikeGraph {
     chunk.times[n + TIME] = DEAD;
     chunk.dead[slotIndex(id) >> 3]! |= 1 << (slotIndex(id) & 7);
     this.actorLikes[chunk.ints[n + ACTOR]!]!--;
-    this.postLikes[chunk.ints[n + POST]!]!--;
+    const row = chunk.ints[n + POST_ROW]!;
+    if (--this.postLikes[row]! === 0) this.releaseRow(chunk.ints[n + POST]!, row);
     this.liveLikes--;
   }
 
@@ -145,16 +178,10 @@ export class LikeGraph {
     for (let c = 0; c < firstKept; c++) this.chunks[c] = undefined;
   }
 
-  setPost(post: number, author: number, gone: boolean): void {
-    this.ensurePost(post);
-    this.ensureActor(author);
-    this.postAuthor[post] = author;
-    this.postFlags[post] = gone ? POST_GONE : 0;
-  }
-
+  /** A deleted post; one the graph does not hold is left alone (a later like brings its flag). */
   markPostGone(post: number): void {
-    this.ensurePost(post);
-    this.postFlags[post] = POST_GONE;
+    const row = this.postRows.get(post);
+    if (row >= 0) this.postFlags[row] = POST_GONE;
   }
 
   setActorActive(actor: number, active: boolean): void {
@@ -166,12 +193,16 @@ export class LikeGraph {
     return actor < this.actorInactive.length && this.actorInactive[actor] === 0;
   }
 
+  /** A post with live likes, not deleted, by an active author. */
   isPostLive(post: number): boolean {
-    return post < this.postFlags.length && this.postFlags[post] === 0 && this.isActorActive(this.postAuthor[post]!);
+    const row = this.postRows.get(post);
+    return row >= 0 && this.postFlags[row] === 0 && this.isActorActive(this.postAuthor[row]!);
   }
 
+  /** The author of a post the graph holds; 0 for others. */
   postAuthorOf(post: number): number {
-    return post < this.postAuthor.length ? this.postAuthor[post]! : 0;
+    const row = this.postRows.get(post);
+    return row >= 0 ? this.postAuthor[row]! : 0;
   }
 
   likesOfActor(actor: number): number {
@@ -179,7 +210,8 @@ export class LikeGraph {
   }
 
   likesOfPost(post: number): number {
-    return post < this.postLikes.length ? this.postLikes[post]! : 0;
+    const row = this.postRows.get(post);
+    return row >= 0 ? this.postLikes[row]! : 0;
   }
 
   /**
@@ -194,12 +226,13 @@ export class LikeGraph {
   /** Reads a post's live likers into `out` (actors and times), newest first; as above. */
   readLikersOfPost(post: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
     out.length = 0;
-    return post < this.postHead.length ? this.read(this.postHead[post]!, PREV_BY_POST, ACTOR, this.byPost, post, max, out, limits) : 0;
+    const row = this.postRows.get(post);
+    return row >= 0 ? this.read(this.postHead[row]!, PREV_BY_POST, ACTOR, this.byPost, row, max, out, limits) : 0;
   }
 
   /**
    * One list: through the links (word `link`, reporting int word `other`) down to the
-   * compacted likes, then on through the compacted list of `key`.
+   * compacted likes, then on through the compacted list of `key` (an actor, or a post's row).
    */
   private read(
     head: number,
@@ -270,15 +303,19 @@ export class LikeGraph {
 
   /** Starts freezing the current lists; the caller runs `step` until done, then `finishCompaction`. */
   startCompaction(): CompactionBuild {
-    return new CompactionBuild(this, this.floorId + 1, this.maxId, this.actorHead.length, this.postHead.length);
+    return new CompactionBuild(this, this.floorId + 1, this.maxId, this.actorHead.length, this.rowsUsed);
   }
 
   finishCompaction(build: CompactionBuild): void {
     ({ byActor: this.byActor, byPost: this.byPost } = build.result());
   }
 
-  /** Calls `visit` for every live like with id in [fromId, toId], oldest first. */
-  forEachLikeInRange(fromId: number, toId: number, visit: (id: number, actor: number, post: number, timeS: number) => void): void {
+  /** Calls `visit` for every live like with id in [fromId, toId], oldest first (`postRow`: the post's row, for compaction). */
+  forEachLikeInRange(
+    fromId: number,
+    toId: number,
+    visit: (id: number, actor: number, post: number, timeS: number, postRow: number) => void,
+  ): void {
     for (let id = Math.max(fromId, this.floorId + 1); id <= Math.min(toId, this.maxId); id++) {
       const chunk = this.chunks[chunkIndex(id)];
       if (!chunk) {
@@ -287,7 +324,7 @@ export class LikeGraph {
       }
       const n = slotIndex(id) * I32_PER_SLOT;
       const timeS = chunk.times[n + TIME]!;
-      if (timeS !== DEAD) visit(id, chunk.ints[n + ACTOR]!, chunk.ints[n + POST]!, timeS);
+      if (timeS !== DEAD) visit(id, chunk.ints[n + ACTOR]!, chunk.ints[n + POST]!, timeS, chunk.ints[n + POST_ROW]!);
     }
   }
 
@@ -300,7 +337,8 @@ export class LikeGraph {
   memoryBytes(): number {
     const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * SLOT_BYTES + c.dead.byteLength : 0), 0);
     const compactBytes = (this.byActor?.bytes() ?? 0) + (this.byPost?.bytes() ?? 0);
-    return chunkBytes + compactBytes + this.actorHead.length * 13 + this.postHead.length * 17;
+    const postBytes = this.postHead.length * 17 + this.freeRows.byteLength + this.postRows.bytes();
+    return chunkBytes + compactBytes + this.actorHead.length * 13 + postBytes;
   }
 
   private chunkOf(id: number): Chunk | undefined {
@@ -326,13 +364,36 @@ export class LikeGraph {
     this.actorInactive = resized(this.actorInactive, size);
   }
 
-  private ensurePost(post: number): void {
-    if (post < this.postHead.length) return;
-    const size = grow(this.postHead.length, post);
+  /** The post's row, taking a free one (or a new one) when the post is not held yet. */
+  private rowOfNewLike(post: number, author: number, gone: boolean): number {
+    const free = this.freeRowCount > 0 ? this.freeRows[this.freeRowCount - 1]! : this.rowsUsed;
+    const row = this.postRows.getOrAdd(post, free);
+    if (row !== free) return row;
+    if (this.freeRowCount > 0) this.freeRowCount--;
+    else {
+      this.rowsUsed++;
+      if (row === this.postHead.length) this.growRows();
+    }
+    this.postHead[row] = 0;
+    this.postLikes[row] = 0;
+    this.postAuthor[row] = author;
+    this.postFlags[row] = gone ? POST_GONE : 0;
+    return row;
+  }
+
+  /** The post's last like went: its list is all dead likes, and its row can serve another post. */
+  private releaseRow(post: number, row: number): void {
+    this.postRows.delete(post);
+    this.freeRows[this.freeRowCount++] = row;
+  }
+
+  private growRows(): void {
+    const size = this.postHead.length * 2;
     this.postHead = resized(this.postHead, size);
     this.postLikes = resized(this.postLikes, size);
     this.postAuthor = resized(this.postAuthor, size);
     this.postFlags = resized(this.postFlags, size);
+    this.freeRows = resized(this.freeRows, size);
   }
 }
 

@@ -1,25 +1,30 @@
+import { IntMap } from '../graph/int-map.js';
+
 /**
- * Sums of weights by integer id, dense: a ranking adds tens of thousands of
- * contributions, and a typed array beats a Map by an order of magnitude there.
- * Reused across rankings: `clear` costs only the ids touched, found through an
- * epoch stamp rather than a sweep.
+ * Sums of weights by integer id: a ranking adds tens of thousands of contributions.
+ * Each id gets a dense index (in first-added order) through an IntMap, so the room
+ * held follows the largest ranking, not the largest id: ids are database ids, and
+ * those only grow. Reused across rankings.
  */
 export class Accumulator {
+  private readonly indexOf = new IntMap();
+  private ids = new Int32Array(1024);
   private sums = new Float64Array(1024);
-  private stamps = new Uint32Array(1024);
-  private epoch = 1;
-  private touched = new Int32Array(1024);
   private count = 0;
 
   add(id: number, value: number): void {
-    if (id >= this.sums.length) this.grow(id);
-    if (this.stamps[id] !== this.epoch) {
-      this.stamps[id] = this.epoch;
-      this.sums[id] = 0;
-      if (this.count === this.touched.length) this.touched = resized(this.touched, this.count * 2);
-      this.touched[this.count++] = id;
+    const index = this.indexOf.getOrAdd(id, this.count);
+    if (index < this.count) {
+      this.sums[index]! += value;
+      return;
     }
-    this.sums[id]! += value;
+    if (index === this.ids.length) {
+      this.ids = resized(this.ids, index * 2);
+      this.sums = resized(this.sums, index * 2);
+    }
+    this.ids[index] = id;
+    this.sums[index] = value;
+    this.count++;
   }
 
   get size(): number {
@@ -28,32 +33,31 @@ export class Accumulator {
 
   /** The ids added since the last clear, in first-added order, and their sums. */
   idAt(index: number): number {
-    return this.touched[index]!;
+    return this.ids[index]!;
+  }
+
+  sumAt(index: number): number {
+    return this.sums[index]!;
   }
 
   sumOf(id: number): number {
-    return id < this.stamps.length && this.stamps[id] === this.epoch ? this.sums[id]! : 0;
+    const index = this.indexOf.get(id);
+    return index < 0 ? 0 : this.sums[index]!;
   }
 
   clear(): void {
+    this.indexOf.clear();
     this.count = 0;
-    this.epoch++;
-    if (this.epoch === 0xffffffff) {
-      this.stamps.fill(0);
-      this.epoch = 1;
-    }
   }
 
-  private grow(id: number): void {
-    let size = this.sums.length;
-    while (size <= id) size *= 2;
-    this.sums = resized(this.sums, size);
-    this.stamps = resized(this.stamps, size);
+  /** Bytes held: what the largest ranking since start needed. */
+  bytes(): number {
+    return this.indexOf.bytes() + this.ids.byteLength + this.sums.byteLength;
   }
 }
 
-function resized<T extends Float64Array | Uint32Array | Int32Array>(array: T, size: number): T {
+function resized<T extends Float64Array | Int32Array>(array: T, size: number): T {
   const next = new (array.constructor as new (n: number) => T)(size);
-  next.set(array.subarray(0, Math.min(array.length, size)));
+  next.set(array);
   return next;
 }

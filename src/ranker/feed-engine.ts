@@ -169,7 +169,7 @@ export class FeedEngine {
       // Catch up in short steps; a large backlog finishes over the next polls.
       for (let step = 0; step < 10; step++) {
         const read = this.sync.poll();
-        if (read.likes + read.posts + read.changes === 0) break;
+        if (read.likes + read.changes === 0) break;
       }
       // A node that started on a young database should not wait a whole refresh period
       // for a full popular list: refresh early while the list is short and the graph grows.

@@ -120,7 +120,7 @@ function entriesOf(acc: Accumulator): { ids: Int32Array; sums: Float64Array } {
   const sums = new Float64Array(acc.size);
   for (let i = 0; i < acc.size; i++) {
     ids[i] = acc.idAt(i);
-    sums[i] = acc.sumOf(ids[i]!);
+    sums[i] = acc.sumAt(i);
   }
   return { ids, sums };
 }

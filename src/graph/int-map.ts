@@ -1,0 +1,108 @@
+/**
+ * A map from non-negative int32 keys to int32 values, in two typed arrays: open
+ * addressing, linear probing, at most half full.
+ *
+ * Why not an array indexed by the key: the keys are database ids, which are never
+ * reused, so such an array grows with every id ever seen. This one grows with the
+ * entries it holds. Why not a Map: no object per entry, and no size limit (a Map
+ * holds at most 2^24 entries).
+ */
+const EMPTY = -1;
+const MIN_BITS = 4;
+/** 2^32 / golden ratio: multiplicative (Fibonacci) hashing spreads sequential ids. */
+const FIBONACCI = 0x9e3779b1;
+
+export class IntMap {
+  private keys!: Int32Array;
+  private values!: Int32Array;
+  private shift = 0;
+  private mask = 0;
+  private count = 0;
+
+  constructor() {
+    this.allocate(MIN_BITS);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The key's value, or -1 when the key is absent. */
+  get(key: number): number {
+    const { keys } = this;
+    for (let i = this.home(key); ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) return this.values[i]!;
+      if (k === EMPTY) return -1;
+    }
+  }
+
+  /** The key's value; when the key is absent, it is added with `value` first. */
+  getOrAdd(key: number, value: number): number {
+    const { keys } = this;
+    let i = this.home(key);
+    for (; keys[i] !== EMPTY; i = (i + 1) & this.mask) if (keys[i] === key) return this.values[i]!;
+    if (!(key >= 0 && key <= 0x7fffffff && Number.isInteger(key))) throw new RangeError(`IntMap key ${key}: not a non-negative int32`);
+    keys[i] = key;
+    this.values[i] = value;
+    if (++this.count * 2 > keys.length) this.rehash(this.bits() + 1);
+    return value;
+  }
+
+  /** Removes the key; true when it was there. */
+  delete(key: number): boolean {
+    const { keys, values, mask } = this;
+    let hole = this.home(key);
+    for (; keys[hole] !== key; hole = (hole + 1) & mask) if (keys[hole] === EMPTY) return false;
+    // Backward shift: later entries of the probe run move up, so no tombstones pile up.
+    for (let j = (hole + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
+      // An entry may fill the hole only if the hole lies between its home and it.
+      if (((j - this.home(keys[j]!)) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = keys[j]!;
+        values[hole] = values[j]!;
+        hole = j;
+      }
+    }
+    keys[hole] = EMPTY;
+    this.count--;
+    return true;
+  }
+
+  /** Empties the map, keeping its room. */
+  clear(): void {
+    this.keys.fill(EMPTY);
+    this.count = 0;
+  }
+
+  bytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
+  private home(key: number): number {
+    return Math.imul(key, FIBONACCI) >>> this.shift;
+  }
+
+  private bits(): number {
+    return 32 - this.shift;
+  }
+
+  private allocate(bits: number): void {
+    this.keys = new Int32Array(1 << bits).fill(EMPTY);
+    this.values = new Int32Array(1 << bits);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+  }
+
+  private rehash(bits: number): void {
+    const { keys, values } = this;
+    this.allocate(bits);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === EMPTY) continue;
+      let j = this.home(key);
+      while (this.keys[j] !== EMPTY) j = (j + 1) & this.mask;
+      this.keys[j] = key;
+      this.values[j] = values[i]!;
+    }
+  }
+}
