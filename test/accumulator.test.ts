@@ -18,6 +18,19 @@ describe('Accumulator', () => {
     expect(acc.sumOf(3)).toBe(1);
   });
 
+  it('holds room for the ids it sums, however large they are', () => {
+    const acc = new Accumulator();
+    acc.add(2_000_000_000, 1);
+    acc.add(2_000_000_000, 2);
+    expect([acc.size, acc.idAt(0), acc.sumAt(0), acc.sumOf(2_000_000_000)]).toEqual([1, 2_000_000_000, 3, 3]);
+    expect(acc.bytes()).toBeLessThan(64 * 1024);
+    for (let id = 0; id < 50_000; id++) acc.add(id * 40_000, 1);
+    const grown = acc.bytes();
+    acc.clear();
+    for (let id = 0; id < 50_000; id++) acc.add(2_000_000_000 - id, 1);
+    expect(acc.bytes()).toBe(grown); // reused, not regrown
+  });
+
   it('counts an id once even when its first contribution is zero', () => {
     const acc = new Accumulator();
     acc.add(7, 0);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { feedQuality, type FeedbackSource, ServedLog, type ServedPage } from '../src/feedback/served-log.js';
-import { type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
+import { waitFor } from './support/service.js';
+import { authorOf, type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 4, 1, 12);
@@ -11,6 +12,7 @@ const page = (atMs: number, user: number, preset: string, posts: number[]): Serv
   user,
   preset,
   posts: Int32Array.from(posts),
+  authors: Int32Array.from(posts, (post) => post + 1000),
 });
 
 /** Hand-built answers: likes as [user, post, atMs], less requests as [user, author, atMs]; post p's author is p + 1000. */
@@ -21,7 +23,6 @@ function source(likes: Array<[number, number, number]>, less: Array<[number, num
       for (const [, post, atMs] of newestFirst) if (visit(post, atMs) === false) return;
     },
     lessRequests: (user, sinceMs) => less.filter(([u, , at]) => u === user && at > sinceMs).map(([, author, atMs]) => ({ author, atMs })),
-    authorOf: (post) => post + 1000,
   };
 }
 
@@ -86,23 +87,36 @@ describe('feed quality on the status page of a running service', () => {
     await ds?.stop();
   });
 
-  it('shows a signed-in first page as one served page', async () => {
+  it('shows a signed-in first page as one served page, and a show-less of one of its authors', async () => {
     ds = await startDatasetService({ seed: 41, likes: 10_000 });
     const user = await registerUser(ds.plc, ds.activeUser);
     const url = `${ds.svc.baseUrl}/xrpc/app.bsky.feed.getFeedSkeleton?feed=${encodeURIComponent(FEED_URI)}&limit=30`;
     const signed = async () => ({ headers: { authorization: await user.bearer('app.bsky.feed.getFeedSkeleton') } });
     const res = await fetch(url, await signed());
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { feed: unknown[]; cursor?: string };
+    const body = (await res.json()) as { feed: Array<{ post: string }>; cursor?: string };
     expect(body.feed.length).toBeGreaterThan(0);
     // A next page and an anonymous page are not first pages of a personal ranking.
     if (body.cursor) expect((await fetch(`${url}&cursor=${encodeURIComponent(body.cursor)}`, await signed())).status).toBe(200);
     await fetch(url);
 
-    await ds.svc.service.status.sample(Date.now(), { freshQuality: true }); // the periodic one recomputes every 5 min
-    const page = await (await fetch(`${ds.svc.baseUrl}/`)).text();
-    const section = /<section id="feed-quality">[\s\S]*?<\/section>/.exec(page)?.[0] ?? '';
-    const rows = [...section.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)];
+    // "Show less" of the first post's author: each served post of theirs counts.
+    const first = body.feed[0]!.post;
+    const sent = await fetch(`${ds.svc.baseUrl}/xrpc/app.bsky.feed.sendInteractions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: await user.bearer('app.bsky.feed.sendInteractions') },
+      body: JSON.stringify({ interactions: [{ item: first, event: 'app.bsky.feed.defs#requestLess' }] }),
+    });
+    expect(sent.status).toBe(200);
+    const byThatAuthor = body.feed.filter((item) => authorOf(item.post) === authorOf(first)).length;
+
+    const rows = await waitFor(async () => {
+      await ds!.svc.service.status.sample(Date.now(), { freshQuality: true }); // the periodic one recomputes every 5 min
+      const page = await (await fetch(`${ds!.svc.baseUrl}/`)).text();
+      const section = /<section id="feed-quality">[\s\S]*?<\/section>/.exec(page)?.[0] ?? '';
+      const found = [...section.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)];
+      return found[0]?.[6] === '0.0 %' ? undefined : found; // the interaction is written by the writer thread
+    }, 10_000, 'the show-less request counted');
     expect(rows).toHaveLength(1);
     const [, day, preset, pages, served, likeThrough, showLess] = rows[0]!;
     expect(day).toBe(new Date().toISOString().slice(0, 10));
@@ -110,6 +124,6 @@ describe('feed quality on the status page of a running service', () => {
     expect(pages).toBe('1');
     expect(served).toBe(String(body.feed.length));
     expect(likeThrough).toBe('0.0 %');
-    expect(showLess).toBe('0.0 %');
+    expect(showLess).toBe(`${((100 * byThatAuthor) / body.feed.length).toFixed(1)} %`);
   }, 120_000);
 });

@@ -26,6 +26,11 @@ describe('the feed function over a service that ingested a generated stream', ()
     await waitFor(() => (rows() === stats.counts.like ? true : undefined), 30_000, 'every like ingested');
     const likes = reader.prepare<[], { n: number }>('SELECT count(*) AS n FROM likes WHERE deleted = 0').get()!.n;
     await waitFor(async () => ((await (await fetch(`${svc.baseUrl}/metrics`)).text()).includes(`feedgen_graph_likes ${likes}`) ? true : undefined), 10_000, 'graph caught up');
+    // The graph holds the posts with live likes, and no others.
+    const likedPosts = reader.prepare<[], { n: number }>('SELECT count(DISTINCT post_id) AS n FROM likes WHERE deleted = 0').get()!.n;
+    const allPosts = reader.prepare<[], { n: number }>('SELECT count(*) AS n FROM posts').get()!.n;
+    expect(allPosts).toBeGreaterThan(likedPosts);
+    expect((await (await fetch(`${svc.baseUrl}/metrics`)).text()).includes(`feedgen_graph_posts ${likedPosts}`)).toBe(true);
     // The most active liker: certainly past the cold start.
     activeUser = reader
       .prepare<[], { did: string }>('SELECT a.did FROM likes l JOIN actors a ON a.id = l.actor_id GROUP BY l.actor_id ORDER BY count(*) DESC LIMIT 1')

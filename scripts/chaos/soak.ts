@@ -32,12 +32,19 @@ const DATASET = { seed: 101, malformedShare: 0 };
 /** Time from generating the dataset to the first like on the wire (launcher, Litestream, service start). */
 const START_SLACK_S = 30;
 const FEED_RATE = 20;
+const FIRST_LIKES_WAIT_MS = 300_000;
 const SAMPLE_S = 10;
 /** Flatness bounds, last fifth against first fifth (medians). */
 const FLAT_GROWTH = 0.25;
 const FD_GROWTH = 10;
 /** How far the window may drift in steady state (event times follow the diurnal curve a little). */
 const WINDOW_DRIFT = 0.15;
+/**
+ * The graph's bytes per like may grow this much: it holds the window, so only the
+ * compacted share and the mix of posts move it. Arrays that followed ever-growing ids
+ * would double at each power of two (measured: +23 % at 2^20 post ids).
+ */
+const GRAPH_BYTES_PER_LIKE_GROWTH = 0.1;
 /**
  * Litestream restarts the WAL once it is past 3 × LITESTREAM_MIN_CHECKPOINT_PAGES (8,000):
  * 24,000 pages of 4 KiB plus frame headers. It looks once a sync (1 s) and its RESTART
@@ -56,6 +63,7 @@ interface SoakSample {
   walBytes: number;
   graphBytes: number;
   graphLikes: number;
+  graphPosts: number;
   /** Where the service's memory is, for a finding to start from. */
   serviceRssFile: number;
   mainHeapUsed: number;
@@ -108,7 +116,8 @@ export const soak: ChaosScenario = {
         const service = tree.filter((p) => p.comm === 'node' || p.comm === 'MainThread').at(-1);
         return litestream && service ? { litestream: litestream.pid, service: service.pid } : undefined;
       }, 30_000, 'Litestream and the service under the launcher');
-      await waitFor(async () => (metricValue((await fetchMetrics(base)) ?? '', 'feedgen_graph_likes') > 5000 ? true : undefined), 60_000, 'likes in the graph');
+      // The dataset opens with posts alone (a quarter of its span): at 60 minutes, some 80 s of replay before the first like.
+      await waitFor(async () => (metricValue((await fetchMetrics(base)) ?? '', 'feedgen_graph_likes') > 5000 ? true : undefined), FIRST_LIKES_WAIT_MS, 'likes in the graph');
       const { tokens, oneEach } = await feedTokens(path.join(env.DATA_DIR!, 'feed.db'), plc, SERVICE_DID, { draws: 400, maxShare: 2 / FEED_RATE, seed: 7 });
 
       // Every 10 s: ten seconds of feed load, then one sample.
@@ -134,6 +143,7 @@ export const soak: ChaosScenario = {
           walBytes: metricValue(text, 'feedgen_wal_bytes'),
           graphBytes: metricValue(text, 'feedgen_graph_bytes'),
           graphLikes: metricValue(text, 'feedgen_graph_likes'),
+          graphPosts: metricValue(text, 'feedgen_graph_posts'),
           serviceRssFile: service.rssFileBytes,
           mainHeapUsed: metricValue(text, 'feedgen_process_nodejs_heap_size_used_bytes'),
           mainHeapTotal: metricValue(text, 'feedgen_process_nodejs_heap_size_total_bytes'),
@@ -143,7 +153,9 @@ export const soak: ChaosScenario = {
         };
         samples.push(sample);
         if (samples.length % 6 === 0) {
-          ctx.log(`${sample.atS.toFixed(0)} s: service ${mb(sample.serviceRss)} MB (${breakdown(sample)}; ${sample.graphLikes} likes), ${sample.serviceFds} fds; litestream ${mb(sample.litestreamRss)} MB; WAL ${mb(sample.walBytes)} MB`);
+          ctx.log(
+            `${sample.atS.toFixed(0)} s: service ${mb(sample.serviceRss)} MB (${breakdown(sample)}; ${sample.graphLikes} likes, ${sample.graphPosts} posts), ${sample.serviceFds} fds; litestream ${mb(sample.litestreamRss)} MB; WAL ${mb(sample.walBytes)} MB`,
+          );
         }
       }
 
@@ -158,6 +170,12 @@ export const soak: ChaosScenario = {
         `the like window was steady: pruning kept pace (last fifth within ${WINDOW_DRIFT * 100} % of the first)`,
         Math.abs(windowLast / windowFirst - 1) <= WINDOW_DRIFT,
         `${windowFirst} → ${windowLast} likes in the graph (${mb(m(first, (s) => s.graphBytes))} → ${mb(m(last, (s) => s.graphBytes))} MB)`,
+      );
+      const bytesPerLike = (s: SoakSample) => s.graphBytes / s.graphLikes;
+      checks.check(
+        `the graph's memory follows the window: bytes per like flat (last fifth ≤ first × ${1 + GRAPH_BYTES_PER_LIKE_GROWTH})`,
+        m(last, bytesPerLike) <= m(first, bytesPerLike) * (1 + GRAPH_BYTES_PER_LIKE_GROWTH),
+        `${m(first, bytesPerLike).toFixed(1)} → ${m(last, bytesPerLike).toFixed(1)} bytes a like; ${m(first, (s) => s.graphPosts)} → ${m(last, (s) => s.graphPosts)} posts held`,
       );
       checks.check(
         `service RSS flat (last fifth ≤ first × ${1 + FLAT_GROWTH})`,
@@ -187,6 +205,9 @@ export const soak: ChaosScenario = {
         `${requests} feed requests, ${failures} failed; ${metricValue(finalText, 'feedgen_graph_likes')} likes in the graph at the end`,
       );
       return checks.rows;
+    } catch (err) {
+      // The service's own log says why (a stalled ingest, a failed graph poll...).
+      throw new Error(`${(err as Error).message}\n--- the primary's last output ---\n${launcher.output().slice(-3000)}`);
     } finally {
       launcher.killAll();
       rmSync(env.DATA_DIR!, { recursive: true, force: true });

@@ -17,6 +17,11 @@ export interface ServedPage {
   user: number;
   preset: string;
   posts: Int32Array;
+  /**
+   * Each post's author, as of serving: the graph forgets a post once its last like
+   * goes, and a show-less request must still find the author of what was served.
+   */
+  authors: Int32Array;
 }
 
 export interface ServedLogLimits {
@@ -70,7 +75,6 @@ export interface FeedbackSource {
   forEachLike(user: number, visit: (post: number, atMs: number) => boolean | void): void;
   /** The authors the user asked to see less of after `sinceMs`. */
   lessRequests(user: number, sinceMs: number): Array<{ author: number; atMs: number }>;
-  authorOf(post: number): number;
 }
 
 export interface QualityRow {
@@ -114,11 +118,11 @@ export function feedQuality(pages: readonly ServedPage[], source: FeedbackSource
       if (!row) rows.set(key, (row = { day, preset: page.preset, pages: 0, served: 0, liked: 0, showLess: 0 }));
       const within = (times: number[] | undefined) => times?.some((t) => t >= page.atMs && t <= page.atMs + followUpMs) ?? false;
       row.pages++;
-      for (const post of page.posts) {
+      page.posts.forEach((post, i) => {
         row.served++;
         if (within(likes.get(post))) row.liked++;
-        if (within(less.get(source.authorOf(post)))) row.showLess++;
-      }
+        if (within(less.get(page.authors[i]!))) row.showLess++;
+      });
     }
   }
   return [...rows.values()].sort((a, b) => (a.day === b.day ? a.preset.localeCompare(b.preset) : b.day.localeCompare(a.day)));

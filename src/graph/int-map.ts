@@ -29,6 +29,7 @@ export class IntMap {
 
   /** The key's value, or -1 when the key is absent. */
   get(key: number): number {
+    if (key < 0) return -1; // never a key (and -1 marks empty places)
     const { keys } = this;
     for (let i = this.home(key); ; i = (i + 1) & this.mask) {
       const k = keys[i]!;
@@ -51,6 +52,7 @@ export class IntMap {
 
   /** Removes the key; true when it was there. */
   delete(key: number): boolean {
+    if (key < 0) return false;
     const { keys, values, mask } = this;
     let hole = this.home(key);
     for (; keys[hole] !== key; hole = (hole + 1) & mask) if (keys[hole] === EMPTY) return false;

@@ -80,6 +80,11 @@ export function createMetrics() {
       help: 'Live likes held by the in-memory like graph',
       registers,
     }),
+    graphPosts: new Gauge({
+      name: 'feedgen_graph_posts',
+      help: 'Posts held by the in-memory like graph (those with live likes)',
+      registers,
+    }),
     graphBytes: new Gauge({
       name: 'feedgen_graph_bytes',
       help: 'Bytes of typed arrays held by the like graph',

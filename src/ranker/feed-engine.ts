@@ -91,7 +91,6 @@ export class FeedEngine {
         for (let i = 0; i < likes.length; i++) visit(likes.ids[i]!, likes.timesS[i]! * 1000);
       },
       lessRequests: (user, sinceMs) => this.lookup.lessRequests(user, sinceMs),
-      authorOf: (post) => graph.postAuthorOf(post),
     });
   }
 
@@ -175,8 +174,10 @@ export class FeedEngine {
       // for a full popular list: refresh early while the list is short and the graph grows.
       const { likeCount } = this.sync.graph;
       if (this.popular.length < DEFAULT.maxResults && likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
-      this.metrics.graphLikes.set(this.sync.graph.likeCount);
-      this.metrics.graphBytes.set(this.sync.graph.memoryBytes());
+      const { graph } = this.sync;
+      this.metrics.graphLikes.set(graph.likeCount);
+      this.metrics.graphPosts.set(graph.postCount);
+      this.metrics.graphBytes.set(graph.memoryBytes());
     } catch (err) {
       this.log.error({ err }, 'like graph poll failed');
     }

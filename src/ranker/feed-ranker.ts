@@ -78,7 +78,8 @@ export class FeedRanker {
     const slice = list.posts.subarray(offset, offset + request.limit);
     if (user !== undefined && list.source !== 'popular') {
       // A copy: the slice shares the whole ranked list's buffer.
-      this.deps.onServed?.({ atMs: this.nowMs(), reqId, user, preset: list.source, posts: slice.slice() });
+      const authors = Int32Array.from(slice, (post) => this.deps.graph.postAuthorOf(post));
+      this.deps.onServed?.({ atMs: this.nowMs(), reqId, user, preset: list.source, posts: slice.slice(), authors });
     }
     const next = offset + slice.length;
     return {
