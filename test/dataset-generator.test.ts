@@ -172,7 +172,16 @@ describe('dataset generator', () => {
     expect(Math.max(...perHour)).toBeGreaterThan(2 * Math.min(...perHour));
   });
 
+  it('makes a flat stream when asked (diurnal amplitude 0): likes spread evenly over the hours', () => {
+    const flat = generate({ ...OPTIONS, diurnalAmplitude: 0, malformedShare: 0 }).lines.map(parseValid);
+    const flatLikes = flat.filter((event): event is Create => event?.type === 'like');
+    const perHour = countBy(flatLikes, (like) => new Date(like.timeUs / 1000).getUTCHours());
+    // 24 hours of about 830 likes each, so noise alone stays well inside 1.3x (the default curve gives over 2x).
+    expect(Math.max(...perHour)).toBeLessThan(1.3 * Math.min(...perHour));
+  });
+
   it('rejects impossible options up front', () => {
+    expect(() => generateDataset({ seed: 1, likes: 100, diurnalAmplitude: 1 })).toThrow(/diurnalAmplitude/);
     expect(() => generateDataset({ seed: 1, likes: 0 })).toThrow(RangeError);
     expect(() => generateDataset({ seed: 1, likes: 100, days: 0 })).toThrow(RangeError);
     expect(() => generateDataset({ seed: 1, likes: 10_000, users: 5, posts: 5 })).toThrow(/too many/);

@@ -28,7 +28,8 @@ import { fetchMetrics } from './support/metrics-sampler.js';
 import { descendants, median, sampleProcess } from './support/process-sample.js';
 
 const FIREHOSE_RATE = 2000;
-const DATASET = { seed: 101, malformedShare: 0 };
+/** A flat stream: at a constant replay rate, event times keep pace with the wall clock, so the window holds steady. */
+const DATASET = { seed: 101, malformedShare: 0, diurnalAmplitude: 0 };
 /** Time from generating the dataset to the first like on the wire (launcher, Litestream, service start). */
 const START_SLACK_S = 30;
 const FEED_RATE = 20;
@@ -40,11 +41,13 @@ const FD_GROWTH = 10;
 /** How far the window may drift in steady state (event times follow the diurnal curve a little). */
 const WINDOW_DRIFT = 0.15;
 /**
- * The graph's bytes per like may grow this much: it holds the window, so only the
- * compacted share and the mix of posts move it. Arrays that followed ever-growing ids
- * would double at each power of two (measured: +23 % at 2^20 post ids).
+ * The graph's bytes per item it holds (likes and posts) may grow this much: only the
+ * compacted share and the mix of the two move it. Posts held grow faster than likes
+ * in this stream (a post draws likes for hours, the stream lasts one), hence both.
+ * Arrays that followed ever-growing ids would double at each power of two (measured:
+ * +23 % of the graph at 2^20 post ids, with the window steady).
  */
-const GRAPH_BYTES_PER_LIKE_GROWTH = 0.1;
+const GRAPH_BYTES_PER_ITEM_GROWTH = 0.1;
 /**
  * Litestream restarts the WAL once it is past 3 × LITESTREAM_MIN_CHECKPOINT_PAGES (8,000):
  * 24,000 pages of 4 KiB plus frame headers. It looks once a sync (1 s) and its RESTART
@@ -171,11 +174,11 @@ export const soak: ChaosScenario = {
         Math.abs(windowLast / windowFirst - 1) <= WINDOW_DRIFT,
         `${windowFirst} → ${windowLast} likes in the graph (${mb(m(first, (s) => s.graphBytes))} → ${mb(m(last, (s) => s.graphBytes))} MB)`,
       );
-      const bytesPerLike = (s: SoakSample) => s.graphBytes / s.graphLikes;
+      const bytesPerItem = (s: SoakSample) => s.graphBytes / (s.graphLikes + s.graphPosts);
       checks.check(
-        `the graph's memory follows the window: bytes per like flat (last fifth ≤ first × ${1 + GRAPH_BYTES_PER_LIKE_GROWTH})`,
-        m(last, bytesPerLike) <= m(first, bytesPerLike) * (1 + GRAPH_BYTES_PER_LIKE_GROWTH),
-        `${m(first, bytesPerLike).toFixed(1)} → ${m(last, bytesPerLike).toFixed(1)} bytes a like; ${m(first, (s) => s.graphPosts)} → ${m(last, (s) => s.graphPosts)} posts held`,
+        `the graph's memory follows what it holds, not the ids: bytes per like or post held flat (last fifth ≤ first × ${1 + GRAPH_BYTES_PER_ITEM_GROWTH})`,
+        m(last, bytesPerItem) <= m(first, bytesPerItem) * (1 + GRAPH_BYTES_PER_ITEM_GROWTH),
+        `${m(first, bytesPerItem).toFixed(1)} → ${m(last, bytesPerItem).toFixed(1)} bytes an item; ${m(first, (s) => s.graphPosts)} → ${m(last, (s) => s.graphPosts)} posts held`,
       );
       checks.check(
         `service RSS flat (last fifth ≤ first × ${1 + FLAT_GROWTH})`,

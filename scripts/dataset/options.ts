@@ -1,4 +1,4 @@
-import { POST_PRELUDE_US } from './time/timeline.js';
+import { DEFAULT_DIURNAL_AMPLITUDE, POST_PRELUDE_US } from './time/timeline.js';
 import { US_PER_DAY, US_PER_SECOND } from './time/units.js';
 
 export interface DatasetOptions {
@@ -20,6 +20,11 @@ export interface DatasetOptions {
   accountEventShare?: number;
   /** Reposts, as a share of the like count. */
   repostShare?: number;
+  /**
+   * How much activity swings over the day: peak-to-trough (1 + a) / (1 - a). 0 makes
+   * the stream flat, so a replay at a constant rate keeps pace with the wall clock.
+   */
+  diurnalAmplitude?: number;
 }
 
 export type ResolvedDatasetOptions = Required<DatasetOptions>;
@@ -72,6 +77,7 @@ export function resolveOptions(options: DatasetOptions): ResolvedDatasetOptions 
     postDeleteShare: requireNumber('postDeleteShare', options.postDeleteShare ?? DEFAULT_POST_DELETE_SHARE, 0, 1),
     accountEventShare: requireNumber('accountEventShare', options.accountEventShare ?? DEFAULT_ACCOUNT_EVENT_SHARE, 0, 1),
     repostShare: requireNumber('repostShare', options.repostShare ?? DEFAULT_REPOST_SHARE, 0, 1),
+    diurnalAmplitude: requireNumber('diurnalAmplitude', options.diurnalAmplitude ?? DEFAULT_DIURNAL_AMPLITUDE, 0, 0.9),
   };
 }
 

@@ -54,7 +54,7 @@ export class StreamGenerator {
     this.malformed = new MalformedLines(options.malformedShare, options.users, out, this.rng, this.records);
 
     // 3. When they happen: an exact count of each kind along the diurnal curve.
-    const timeline = new DiurnalTimeline(window.originUs, window.endUs);
+    const timeline = new DiurnalTimeline(window.originUs, window.endUs, options.diurnalAmplitude);
     const schedule = (count: number, fromUs: number) => new EventSchedule(count, this.rng, timeline, fromUs, window.endUs);
     this.postSchedule = schedule(options.posts, window.originUs);
     this.likeSchedule = schedule(options.likes, window.startUs);

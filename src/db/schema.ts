@@ -4,9 +4,11 @@ import type { Database } from 'better-sqlite3';
  * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and
  * posts keep the like rows and their indexes small (as For You's items/raters/ratings).
  *
- * Readers (the like-graph index, replicas) tail append-only sequences:
- * - `likes.id` and `posts.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
+ * The like graph tails append-only sequences:
+ * - `likes.id` (AUTOINCREMENT: never reused, so `id > last` finds every new row);
  * - `changes.seq`: deletions and account status changes, each naming the row it touched.
+ * `posts.id` is AUTOINCREMENT too, so an id kept in memory (a ranked list, the served
+ * log) never comes to name another post once its row is pruned.
  * Likes by actor are served by the in-memory like graph, not by an index here: an
  * (actor_id, time) index takes random inserts and halves the ingest rate (measured:
  * 234k vs 115k rows/s), while the graph loads with one scan in id order.

@@ -11,7 +11,7 @@ export const POST_PRELUDE_US = 6 * US_PER_HOUR;
 const POST_PRELUDE_MAX_WINDOW_SHARE = 0.25;
 
 /** The diurnal curve of a fixed timezone: peak-to-trough ratio (1 + a) / (1 - a). */
-const DIURNAL_AMPLITUDE = 0.5;
+export const DEFAULT_DIURNAL_AMPLITUDE = 0.5;
 const DIURNAL_PEAK_HOUR_UTC = 20;
 
 export interface StreamWindow {
@@ -29,9 +29,9 @@ export function streamWindow(days: number, endUs: number): StreamWindow {
   return { originUs, startUs, endUs };
 }
 
-function activityAt(timeUs: number): number {
+function activityAt(timeUs: number, amplitude: number): number {
   const hour = (timeUs / US_PER_HOUR) % 24;
-  return 1 + DIURNAL_AMPLITUDE * Math.cos((2 * Math.PI * (hour - DIURNAL_PEAK_HOUR_UTC)) / 24);
+  return 1 + amplitude * Math.cos((2 * Math.PI * (hour - DIURNAL_PEAK_HOUR_UTC)) / 24);
 }
 
 /** Maps times to the share of the window's activity before them, and back (per minute, linear). */
@@ -41,20 +41,21 @@ export class DiurnalTimeline {
   constructor(
     private readonly startUs: number,
     private readonly endUs: number,
+    private readonly amplitude = DEFAULT_DIURNAL_AMPLITUDE,
   ) {
     const minutes = Math.ceil((endUs - startUs) / US_PER_MINUTE);
     this.cumulative = new Float64Array(minutes + 1);
     for (let i = 0; i < minutes; i++) {
       const from = startUs + i * US_PER_MINUTE;
       const to = Math.min(endUs, from + US_PER_MINUTE);
-      this.cumulative[i + 1] = this.cumulative[i]! + activityAt((from + to) / 2) * (to - from);
+      this.cumulative[i + 1] = this.cumulative[i]! + activityAt((from + to) / 2, amplitude) * (to - from);
     }
   }
 
   fractionAt(timeUs: number): number {
     const offset = Math.min(Math.max(timeUs, this.startUs), this.endUs) - this.startUs;
     const i = Math.min(Math.floor(offset / US_PER_MINUTE), this.cumulative.length - 2);
-    const within = this.cumulative[i]! + activityAt(this.startUs + (i + 0.5) * US_PER_MINUTE) * (offset - i * US_PER_MINUTE);
+    const within = this.cumulative[i]! + activityAt(this.startUs + (i + 0.5) * US_PER_MINUTE, this.amplitude) * (offset - i * US_PER_MINUTE);
     return Math.min(1, within / this.cumulative[this.cumulative.length - 1]!);
   }
 
