@@ -172,9 +172,8 @@ export class FeedEngine {
       }
       // A node that started on a young database should not wait a whole refresh period
       // for a full popular list: refresh early while the list is short and the graph grows.
-      const { likeCount } = this.sync.graph;
-      if (this.popular.length < DEFAULT.maxResults && likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
       const { graph } = this.sync;
+      if (this.popular.length < DEFAULT.maxResults && graph.likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
       this.metrics.graphLikes.set(graph.likeCount);
       this.metrics.graphPosts.set(graph.postCount);
       this.metrics.graphBytes.set(graph.memoryBytes());

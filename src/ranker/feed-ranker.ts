@@ -76,10 +76,11 @@ export class FeedRanker {
       offset = 0;
     }
     const slice = list.posts.subarray(offset, offset + request.limit);
-    if (user !== undefined && list.source !== 'popular') {
+    const { onServed, graph } = this.deps;
+    if (onServed && user !== undefined && list.source !== 'popular') {
       // A copy: the slice shares the whole ranked list's buffer.
-      const authors = Int32Array.from(slice, (post) => this.deps.graph.postAuthorOf(post));
-      this.deps.onServed?.({ atMs: this.nowMs(), reqId, user, preset: list.source, posts: slice.slice(), authors });
+      const authors = Int32Array.from(slice, (post) => graph.postAuthorOf(post));
+      onServed({ atMs: this.nowMs(), reqId, user, preset: list.source, posts: slice.slice(), authors });
     }
     const next = offset + slice.length;
     return {
