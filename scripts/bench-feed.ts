@@ -13,12 +13,12 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Rng } from './dataset/random.js';
-import { startPlcDirectory } from './standins/plc-directory.js';
+import { Rng } from '../testkit/dataset/random.js';
+import { startPlcDirectory } from '../testkit/standins/plc-directory.js';
 import { drawUsersByActivity, runFeedLoad, signTokens } from './bench/feed-load.js';
 import { runPoissonFeedLoad } from './bench/poisson-load.js';
 import { ensureDataset, sumMetric, waitForIngestToSettle } from './bench/ingest-phase.js';
-import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from './bench/processes.js';
+import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../testkit/processes/processes.js';
 
 const PUBLISHER = 'did:plc:benchpublisherxxxxxxxxxx';
 const SERVICE_DID = 'did:web:feed.bench.local';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromEnv } from '../src/config/config.js';
 import { ensureDataset, waitForIngestToSettle } from './bench/ingest-phase.js';
-import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from './bench/processes.js';
+import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../testkit/processes/processes.js';
 import { measureRawInsertLimit } from './bench/raw-insert.js';
 
 const { values } = parseArgs({

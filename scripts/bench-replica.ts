@@ -14,9 +14,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startS3Server } from './standins/s3-server.js';
+import { startS3Server } from '../testkit/standins/s3-server.js';
 import { ensureDataset } from './bench/ingest-phase.js';
-import { buildService, REPO_ROOT } from './bench/processes.js';
+import { buildService, REPO_ROOT } from '../testkit/processes/processes.js';
 import { printReplicaTable, replicaFigures } from './bench/replica-report.js';
 import { type RateRun, runRate } from './bench/replica-run.js';
 import { killChildrenOnExit } from './bench/restore-children.js';

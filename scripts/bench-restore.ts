@@ -18,10 +18,10 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readLitestreamSettings } from '../src/litestream/settings.js';
-import { startS3Server } from './standins/s3-server.js';
+import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
+import { startS3Server } from '../testkit/standins/s3-server.js';
 import { ensureDataset } from './bench/ingest-phase.js';
-import { buildService, REPO_ROOT } from './bench/processes.js';
+import { buildService, REPO_ROOT } from '../testkit/processes/processes.js';
 import { killChildrenOnExit } from './bench/restore-children.js';
 import { measureRequestCost, type RequestCost } from './bench/restore-cost.js';
 import { databaseBytes, ingestAlone, ingestReplicated } from './bench/restore-ingest.js';

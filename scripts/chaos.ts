@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllServices } from '../test/support/child-service.js';
+import { killAllServices } from '../testkit/processes/child-service.js';
 import { type ChaosRow, type ChaosSize, formatTable, scenarioContext } from './chaos/outcome.js';
 import { SCENARIOS } from './chaos/scenarios.js';
 

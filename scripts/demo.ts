@@ -1,31 +1,32 @@
 /**
  * The multi-region set-up on one machine, offline:
  *
- *   npm run demo [-- --port 8080] [--keep] [--likes 200000] [--rate 2000]
+ *   npm run demo [-- --port 8080] [--keep] [--likes 200000] [--rate 2000] [--once]
  *
  * A local S3 server, a Jetstream replay of a generated like stream, the PLC stand-in with
  * a few of the stream's active likers signed in, a primary in "ams" (launcher → Litestream
  * → service) and replicas in "sin" and "gru" following the bucket, all behind the Fly
  * edge stand-in on --port; the machines listen on the next three ports. Everything lives
  * under data/demo/ (wiped at start unless --keep); the machines log to data/demo/logs/.
- * Ctrl-C stops the machines (SIGTERM, then their final sync) and the stand-ins.
+ * Ctrl-C stops the machines (SIGTERM, then their final sync) and the stand-ins. With --once
+ * the demo stops by itself after its first feed answer through the edge (a smoke test).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, REPO_ROOT } from './bench/processes.js';
-import { describeHealth, healthOf } from './demo/health.js';
+import { freePort, REPO_ROOT } from '../testkit/processes/processes.js';
+import { describeHealth, healthOf } from '../testkit/processes/health.js';
 import { instructions } from './demo/instructions.js';
 import { type DemoNode, isRunning, killNode, startDemoNode, stopNodes } from './demo/nodes.js';
-import { writeDemoStream } from './demo/stream.js';
+import { writeDemoStream } from '../testkit/dataset/demo-stream.js';
 import { type DemoUser, registerDemoUser } from './demo/users.js';
-import { type FlyEdge, startFlyEdge } from './standins/fly-edge.js';
-import { type JetstreamReplayServer, startJetstreamReplay } from './standins/jetstream-server.js';
-import { type PlcDirectory, startPlcDirectory } from './standins/plc-directory.js';
-import { type S3Server, startS3Server } from './standins/s3-server.js';
+import { type FlyEdge, startFlyEdge } from '../testkit/standins/fly-edge.js';
+import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { type PlcDirectory, startPlcDirectory } from '../testkit/standins/plc-directory.js';
+import { type S3Server, startS3Server } from '../testkit/standins/s3-server.js';
 
-const USAGE = 'usage: npm run demo -- [--port 8080] [--keep] [--likes 200000] [--rate 2000]';
+const USAGE = 'usage: npm run demo -- [--port 8080] [--keep] [--likes 200000] [--rate 2000] [--once]';
 const DEMO_DIR = path.join(REPO_ROOT, 'data', 'demo');
 const PRIMARY_REGION = 'ams';
 const REPLICA_REGIONS = ['sin', 'gru'];
@@ -54,6 +55,8 @@ interface Args {
   keep: boolean;
   likes: number;
   rate: number;
+  /** Stop after the first feed answer through the edge. */
+  once: boolean;
 }
 
 /** What is running, for the stop. */
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
   const { user, post } = await personalFeed(running.nodes[0]!.url, users);
   const [readRegion, writeRegion] = REPLICA_REGIONS as [string, string];
   console.log(`\n${await instructions({ edgeUrl: running.edge.url, nodes: running.nodes, feedUri: FEED_URI, user, post, readRegion, writeRegion })}`);
+  if (args.once) return firstAnswerThenStop(running.edge.url, user);
   console.log('\nRunning; Ctrl-C stops everything.');
   watchEdge(running.edge);
   for (const n of running.nodes) {
@@ -139,7 +143,7 @@ function parseCli(argv: string[]): Args {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, keep: { type: 'boolean' }, likes: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { port: { type: 'string' }, keep: { type: 'boolean' }, once: { type: 'boolean' }, likes: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
     return fail((err as Error).message);
@@ -157,6 +161,7 @@ function parseCli(argv: string[]): Args {
     keep: values.keep ?? false,
     likes: integer('likes', values.likes, 200_000, 1000, 10_000_000),
     rate: integer('rate', values.rate, 2000, 1, 1_000_000),
+    once: values.once ?? false,
   };
 }
 
@@ -231,6 +236,15 @@ async function feedPage(url: string, token: string | undefined): Promise<string[
   });
   const page = (await res.json()) as { feed?: Array<{ post: string }> };
   return page.feed?.map((item) => item.post) ?? [];
+}
+
+/** --once: one signed-in feed page through the edge, then the same stop as Ctrl-C. */
+async function firstAnswerThenStop(edgeUrl: string, user: DemoUser): Promise<void> {
+  const page = await feedPage(edgeUrl, await user.token('app.bsky.feed.getFeedSkeleton'));
+  if (page.length === 0) throw new Error('the first feed answer through the edge was empty');
+  console.log(`first feed answer through the edge: ${page.length} posts, the first ${page[0]}`);
+  await stopOnce();
+  process.exit(0);
 }
 
 /** A line whenever the edge replays a request or answers an error of its own. */

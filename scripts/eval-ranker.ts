@@ -24,7 +24,7 @@
  * - Work is the like-list slots the kernel's walks touch, counted through a wrapper of the graph.
  */
 import { parseArgs } from 'node:util';
-import { type EvalReport, runEvaluation } from './eval/evaluate.js';
+import { type EvalReport, runEvaluation } from '../testkit/eval/evaluate.js';
 
 const USAGE = 'usage: npm run eval -- [--likes 2000000] [--seed 42] [--cutoff-hours 12] [--users 2000] [--communities N]';
 const PROGRESS_EVERY_MS = 1000;

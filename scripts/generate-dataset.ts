@@ -20,7 +20,7 @@ import {
   generateDatasetChunks,
   type ResolvedDatasetOptions,
   resolveOptions,
-} from './dataset/generator.js';
+} from '../testkit/dataset/generator.js';
 
 const USAGE = `usage: npm run generate -- --likes N --out FILE [--seed 42] [--days 7] [--users N] [--posts N]
        [--communities N] [--end <RFC3339>] [--malformed-share 0.001]`;

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type JetstreamReplayOptions, startJetstreamReplay } from './standins/jetstream-server.js';
+import { type JetstreamReplayOptions, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 
 const USAGE = 'usage: npm run replay -- --file <jsonl> [--rate N] [--port P] [--sequence] [--at-end idle|close]';
 

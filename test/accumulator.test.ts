@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Accumulator } from '../src/ranker/accumulator.js';
-import { topK } from '../src/ranker/kernel.js';
+import { Accumulator } from '../src/feed/ranker/accumulator.js';
+import { topK } from '../src/feed/ranker/kernel.js';
 
 describe('Accumulator', () => {
   it('sums by id, forgets everything on clear, and grows for large ids', () => {

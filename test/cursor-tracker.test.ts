@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CursorTracker, MIN_DISORDER_US, SEQUENCE_CURSOR_LIMIT } from '../src/ingest/cursor-tracker.js';
-import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
 
 const EMPTY = { timeUs: undefined, seq: undefined, seqHost: undefined };
 const HOST_A = 'ws://a/subscribe';

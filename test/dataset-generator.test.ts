@@ -7,7 +7,7 @@ import {
   generateDataset,
   generateDatasetChunks,
   MALFORMED_KINDS,
-} from '../scripts/dataset/generator.js';
+} from '../testkit/dataset/generator.js';
 
 const END_TIME_US = Date.UTC(2026, 6, 4, 12) * 1000;
 /** One day, so events are dense enough for Jetstream-like reordering to show. */

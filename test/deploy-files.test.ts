@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../src/config/config.js';
-import { STOP_GRACE_MS } from '../src/litestream/primary-runner.js';
+import { STOP_GRACE_MS } from '../src/replication/litestream/primary-runner.js';
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 
@@ -38,7 +38,7 @@ function finalStageEnv(instructions: { op: string; args: string }[]): Record<str
 
 /** Every environment variable name the source reads through EnvReader or process.env. */
 function namesTheCodeReads(): Set<string> {
-  const files = ['src/config/config.ts', 'src/litestream/settings.ts', 'src/litestream/binary.ts'];
+  const files = ['src/config/config.ts', 'src/replication/litestream/settings.ts', 'src/replication/litestream/binary.ts'];
   const names = new Set<string>();
   for (const file of files) for (const [, name] of read(file).matchAll(/'([A-Z][A-Z0-9_]+)'/g)) names.add(name!);
   return names;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runEvaluation, score } from '../scripts/eval/evaluate.js';
+import { runEvaluation, score } from '../testkit/eval/evaluate.js';
 
 describe('offline ranker evaluation', () => {
   it('scores recall@K and binary nDCG@K', () => {

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/database.js';
-import { EventWriter } from '../src/db/event-writer.js';
-import { CHANGE_KIND, POST_FLAGS } from '../src/db/schema.js';
+import type { Database } from '../src/store/database.js';
+import { EventWriter } from '../src/ingest/writer/event-writer.js';
+import { CHANGE_KIND, POST_FLAGS } from '../src/store/schema.js';
 import type { IngestEvent } from '../src/ingest/events.js';
-import { postUri } from '../src/ingest/identifiers.js';
-import { likeFingerprint, tempDatabase } from './support/db.js';
+import { postUri } from '../src/atproto/identifiers.js';
+import { likeFingerprint, tempDatabase } from '../testkit/processes/db.js';
 
 const ALICE = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
 const BOB = 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { feedQuality, type FeedbackSource, ServedLog, type ServedPage } from '../src/feedback/served-log.js';
-import { waitFor } from './support/service.js';
-import { authorOf, type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
+import { feedQuality, type FeedbackSource, ServedLog, type ServedPage } from '../src/feed/served-log.js';
+import { waitFor } from '../testkit/processes/service.js';
+import { authorOf, type DatasetService, FEED_URI, registerUser, startDatasetService } from '../testkit/processes/feed-service.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 4, 1, 12);

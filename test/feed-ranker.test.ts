@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { GOVERNOR_DEFAULTS, PresetGovernor } from '../src/ranker/governor.js';
-import { InvalidCursorError, PageCache, decodeCursor } from '../src/ranker/pages.js';
-import type { FeedRanker } from '../src/ranker/feed-ranker.js';
-import { createDatasetStats, generateDataset } from '../scripts/dataset/generator.js';
-import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { startTestService, testConfig, waitFor } from './support/service.js';
+import { openReader } from '../src/store/database.js';
+import { GOVERNOR_DEFAULTS, PresetGovernor } from '../src/feed/ranker/governor.js';
+import { InvalidCursorError, PageCache, decodeCursor } from '../src/feed/ranker/pages.js';
+import type { FeedRanker } from '../src/feed/ranker/feed-ranker.js';
+import { createDatasetStats, generateDataset } from '../testkit/dataset/generator.js';
+import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 describe('the feed function over a service that ingested a generated stream', () => {
   let jetstream: JetstreamReplayServer;

@@ -1,16 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Database, openReader } from '../src/db/database.js';
-import { EventWriter } from '../src/db/event-writer.js';
-import { META, MetaTable } from '../src/db/meta.js';
-import { Pruner } from '../src/db/pruner.js';
-import { POST_FLAGS } from '../src/db/schema.js';
-import { GraphSync } from '../src/graph/graph-sync.js';
-import { type LikeGraph, LikeList } from '../src/graph/like-graph.js';
+import { type Database, openReader } from '../src/store/database.js';
+import { EventWriter } from '../src/ingest/writer/event-writer.js';
+import { META, MetaTable } from '../src/store/meta.js';
+import { Pruner } from '../src/store/pruner.js';
+import { POST_FLAGS } from '../src/store/schema.js';
+import { GraphSync } from '../src/feed/graph/graph-sync.js';
+import { type LikeGraph, LikeList } from '../src/feed/graph/like-graph.js';
 import type { IngestEvent } from '../src/ingest/events.js';
-import { postUri } from '../src/ingest/identifiers.js';
+import { postUri } from '../src/atproto/identifiers.js';
 import { createLogger } from '../src/observability/logger.js';
-import { tempDatabase } from './support/db.js';
-import { seeded } from './support/random.js';
+import { tempDatabase } from '../testkit/processes/db.js';
+import { seeded } from '../testkit/random.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /** A did:plc for actor number i. */

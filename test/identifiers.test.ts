@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkPostUri, isAtUri, isDid, isNsid, isRecordKey, isTid, splitPostUri } from '../src/ingest/identifiers.js';
+import { checkPostUri, isAtUri, isDid, isNsid, isRecordKey, isTid, splitPostUri } from '../src/atproto/identifiers.js';
 import { parseEvent } from '../src/ingest/parse.js';
-import { syntaxVectors } from './support/fixtures.js';
+import { syntaxVectors } from '../testkit/fixtures.js';
 
 const CHECKS: Array<[string, (value: string) => boolean]> = [
   ['did', isDid],

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { splitPostUri } from '../src/ingest/identifiers.js';
+import { openReader } from '../src/store/database.js';
+import { splitPostUri } from '../src/atproto/identifiers.js';
 import { parseFrame } from '../src/ingest/parse.js';
-import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { startFrameListServer } from '../scripts/chaos/support/frame-list-server.js';
-import { likeFingerprint } from './support/db.js';
-import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
-import { metricValue, startTestService, testConfig, waitFor } from './support/service.js';
+import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { startFrameListServer } from '../testkit/standins/frame-list-server.js';
+import { likeFingerprint } from '../testkit/processes/db.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
+import { metricValue, startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 /** The likes of the capture, as likeFingerprint() spells them. */
 function expectedLikes(lines: string[]): string[] {

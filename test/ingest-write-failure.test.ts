@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventWriter } from '../src/db/event-writer.js';
+import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import type { IngestEvent } from '../src/ingest/events.js';
 import { Ingester } from '../src/ingest/ingester.js';
 import { parseFrame } from '../src/ingest/parse.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
-import { generateDataset } from '../scripts/dataset/generator.js';
-import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { likeFingerprint, tempDatabase } from './support/db.js';
-import { testConfig, waitFor } from './support/service.js';
+import { generateDataset } from '../testkit/dataset/generator.js';
+import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { likeFingerprint, tempDatabase } from '../testkit/processes/db.js';
+import { testConfig, waitFor } from '../testkit/processes/service.js';
 
 describe('ingest when writes fail (a full disk)', () => {
   const cleanups: Array<() => void | Promise<void>> = [];

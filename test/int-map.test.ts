@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IntMap } from '../src/graph/int-map.js';
-import { seeded } from './support/random.js';
+import { IntMap } from '../src/feed/graph/int-map.js';
+import { seeded } from '../testkit/random.js';
 
 describe('IntMap', () => {
   it('agrees with a Map through random adds, deletes, lookups, growth and clears', () => {

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type JetstreamReplayOptions, type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
+import { type JetstreamReplayOptions, type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 
-const CAPTURE = fileURLToPath(new URL('../../shared/fixtures/jetstream/capture-2026-07-04.jsonl', import.meta.url));
+const CAPTURE = fileURLToPath(new URL('../testkit/fixtures/jetstream/capture-2026-07-04.jsonl', import.meta.url));
 const captureLines = existsSync(CAPTURE) ? readFileSync(CAPTURE, 'utf8').split('\n').filter((l) => l !== '') : [];
 
 interface CaptureEvent {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Keypair, P256Keypair, Secp256k1Keypair } from '@atproto/crypto';
 import { cryptoVerifySignatureWithKey } from '@atproto/xrpc-server';
 import { describe, expect, it } from 'vitest';
-import { verifyJwtSignature } from '../src/auth/signature.js';
+import { verifyJwtSignature } from '../src/atproto/signature.js';
 
 const CURVE_ORDER = {
   ES256K: BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LikeGraph, LikeList, type ReadLimits } from '../src/graph/like-graph.js';
-import { seeded } from './support/random.js';
+import { LikeGraph, LikeList, type ReadLimits } from '../src/feed/graph/like-graph.js';
+import { seeded } from '../testkit/random.js';
 
 const T0 = 1_700_000_000;
 const ACTORS = 60;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LikeGraph, LikeList } from '../src/graph/like-graph.js';
+import { LikeGraph, LikeList } from '../src/feed/graph/like-graph.js';
 
 const CHUNK = 65_536;
 /** Bytes of one chunk of like slots: 32 per slot (two 8-byte links, three 4-byte fields, padding) and a removed bit. */

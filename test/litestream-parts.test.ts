@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvReader } from '../src/config/env.js';
-import { readingFromExposition, litestreamMetricsUrl } from '../src/litestream/monitor.js';
-import { isKnownCloseBug } from '../src/litestream/primary-runner.js';
-import { checkRestoreRequest, latestEndingBefore, RestoreError } from '../src/litestream/restore.js';
-import { logFields } from '../src/litestream/run.js';
-import { LITESTREAM_CONFIG, litestreamEnv, readLitestreamSettings } from '../src/litestream/settings.js';
-import { exitCode, supervise } from '../src/litestream/supervisor.js';
-import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { startS3Server } from '../scripts/standins/s3-server.js';
-import { freePort } from '../scripts/bench/processes.js';
-import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
-import { killAllPrimaries, likeIds, likesIn, restoreFrom, startPrimary } from './support/primary.js';
-import { waitFor } from './support/service.js';
+import { readingFromExposition, litestreamMetricsUrl } from '../src/replication/litestream/monitor.js';
+import { isKnownCloseBug } from '../src/replication/litestream/primary-runner.js';
+import { checkRestoreRequest, latestEndingBefore, RestoreError } from '../src/replication/litestream/restore.js';
+import { logFields } from '../src/replication/litestream/run.js';
+import { LITESTREAM_CONFIG, litestreamEnv, readLitestreamSettings } from '../src/replication/litestream/settings.js';
+import { exitCode, supervise } from '../src/replication/litestream/supervisor.js';
+import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { startS3Server } from '../testkit/standins/s3-server.js';
+import { freePort } from '../testkit/processes/processes.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
+import { killAllPrimaries, likeIds, likesIn, restoreFrom, startPrimary } from '../testkit/processes/primary.js';
+import { waitFor } from '../testkit/processes/service.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -164,7 +164,7 @@ describe('S3 stand-in', () => {
 
 describe('launcher', () => {
   const launch = (env: Record<string, string>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/launcher.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/launcher.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -5,12 +5,12 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
-import { listGenerations } from '../src/litestream/restore.js';
-import { readLitestreamSettings } from '../src/litestream/settings.js';
-import { freePort } from '../scripts/bench/processes.js';
-import { likeIds, likeLines, likesIn, type Primary, primarySuite, restoreFrom, startPrimary } from './support/primary.js';
-import { metricValue, waitFor } from './support/service.js';
+import type { JetstreamReplayServer } from '../testkit/standins/jetstream-server.js';
+import { listGenerations } from '../src/replication/litestream/restore.js';
+import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
+import { freePort } from '../testkit/processes/processes.js';
+import { likeIds, likeLines, likesIn, type Primary, primarySuite, restoreFrom, startPrimary } from '../testkit/processes/primary.js';
+import { metricValue, waitFor } from '../testkit/processes/service.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SYNC_INTERVAL_S = 1;

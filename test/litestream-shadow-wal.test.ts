@@ -6,8 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { metricValue, startTestService, testConfig } from './support/service.js';
+import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { metricValue, startTestService, testConfig } from '../testkit/processes/service.js';
 
 describe('feedgen_litestream_shadow_wal_bytes', () => {
   const cleanups: Array<() => Promise<void>> = [];

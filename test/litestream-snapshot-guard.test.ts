@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shadowDirOf } from '../src/litestream/shadow-wal.js';
-import { SnapshotGuard } from '../src/litestream/snapshot-guard.js';
+import { shadowDirOf } from '../src/replication/litestream/shadow-wal.js';
+import { SnapshotGuard } from '../src/replication/litestream/snapshot-guard.js';
 import { createLogger } from '../src/observability/logger.js';
-import { ReplicaLayout } from '../src/replica/layout.js';
-import { FolderStore, type ObjectStore } from '../src/replica/object-store.js';
+import { ReplicaLayout } from '../src/replication/bucket/layout.js';
+import { FolderStore, type ObjectStore } from '../src/replication/bucket/object-store.js';
 
 const GENERATION = '0123456789abcdef';
 const dirs: string[] = [];

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/logger.js';
-import { killAllServices, spawnService } from './support/child-service.js';
-import { waitFor } from './support/service.js';
-import { freePort } from '../scripts/bench/processes.js';
+import { killAllServices, spawnService } from '../testkit/processes/child-service.js';
+import { waitFor } from '../testkit/processes/service.js';
+import { freePort } from '../testkit/processes/processes.js';
 
 function capture() {
   const lines: string[] = [];

@@ -7,17 +7,17 @@
 import { rmSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { freePort } from '../scripts/bench/processes.js';
-import { healthOf } from '../scripts/demo/health.js';
-import { LikerCounter } from '../scripts/demo/stream.js';
-import { type FlyEdge, startFlyEdge } from '../scripts/standins/fly-edge.js';
-import type { JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
-import { type PlcDirectory, startPlcDirectory } from '../scripts/standins/plc-directory.js';
-import { type FeedRead, keepReading, maxLikeId, type Node, readFeed, restartNode, startNode, tablesIn, waitReady } from './support/cluster.js';
-import { FEED_HOSTNAME, PUBLISHER_DID, registerUser, type SignedUser } from './support/feed-service.js';
-import { likeIds, likeLines, likesIn, primarySuite } from './support/primary.js';
-import { metricValue, waitFor } from './support/service.js';
+import { openReader } from '../src/store/database.js';
+import { freePort } from '../testkit/processes/processes.js';
+import { healthOf } from '../testkit/processes/health.js';
+import { LikerCounter } from '../testkit/dataset/demo-stream.js';
+import { type FlyEdge, startFlyEdge } from '../testkit/standins/fly-edge.js';
+import type { JetstreamReplayServer } from '../testkit/standins/jetstream-server.js';
+import { type PlcDirectory, startPlcDirectory } from '../testkit/standins/plc-directory.js';
+import { type FeedRead, keepReading, maxLikeId, type Node, readFeed, restartNode, startNode, tablesIn, waitReady } from '../testkit/processes/cluster.js';
+import { FEED_HOSTNAME, PUBLISHER_DID, registerUser, type SignedUser } from '../testkit/processes/feed-service.js';
+import { likeIds, likeLines, likesIn, primarySuite } from '../testkit/processes/primary.js';
+import { metricValue, waitFor } from '../testkit/processes/service.js';
 
 /** MAX_REPLICA_LAG of every node, in seconds: the bound each propagation is held to. */
 const MAX_LAG_S = 6;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from '../src/ingest/parse.js';
-import { CAPTURE_FILE, GOLDEN_KINDS_FILE, jsonlLines } from './support/fixtures.js';
+import { CAPTURE_FILE, GOLDEN_KINDS_FILE, jsonlLines } from '../testkit/fixtures.js';
 
 const MAX = 256 * 1024;
 const parse = (text: string) => parseFrame(Buffer.from(text), false, MAX);

@@ -3,11 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { splitPostUri } from '../src/ingest/identifiers.js';
+import { openReader } from '../src/store/database.js';
+import { splitPostUri } from '../src/atproto/identifiers.js';
 import { renderPlaygroundPage } from '../src/playground/page.js';
 import { launchChromium } from './support/browser.js';
-import { type DatasetService, FEED_URI, registerUser, startDatasetService } from './support/feed-service.js';
+import { type DatasetService, FEED_URI, registerUser, startDatasetService } from '../testkit/processes/feed-service.js';
 
 const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 /** The playground shows one feed page. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PollCadence } from '../src/replica/poll-cadence.js';
+import { PollCadence } from '../src/replication/follower/poll-cadence.js';
 
 /** Polls against uploads every `period` ms at `uploadPhase`: returns each hit's delay after its upload. */
 function simulate(cadence: PollCadence, period: number, uploadPhase: number, polls: number) {

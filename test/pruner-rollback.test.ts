@@ -5,13 +5,13 @@
  * persists a count short by the likes that were never removed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/database.js';
-import { EventWriter } from '../src/db/event-writer.js';
-import { META, MetaTable } from '../src/db/meta.js';
-import { Pruner } from '../src/db/pruner.js';
+import type { Database } from '../src/store/database.js';
+import { EventWriter } from '../src/ingest/writer/event-writer.js';
+import { META, MetaTable } from '../src/store/meta.js';
+import { Pruner } from '../src/store/pruner.js';
 import type { IngestEvent } from '../src/ingest/events.js';
-import { postUri } from '../src/ingest/identifiers.js';
-import { likeFingerprint, tempDatabase } from './support/db.js';
+import { postUri } from '../src/atproto/identifiers.js';
+import { likeFingerprint, tempDatabase } from '../testkit/processes/db.js';
 
 const actor = (i: number) => `did:plc:${String.fromCharCode(97 + (i % 26)).repeat(24)}`;
 const cursor = { timeUs: 1, seq: undefined, seqHost: undefined };

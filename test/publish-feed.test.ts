@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { lexicons } from '@atproto/api';
 import { jsonToLex, type LexiconDoc, Lexicons } from '@atproto/lexicon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cidV1 } from '../scripts/publish/cid.js';
-import { type PdsCall, type StandinPds, startStandinPds } from '../scripts/standins/pds.js';
-import { FIXTURES_DIR } from './support/fixtures.js';
+import { cidV1 } from '../src/publish/cid.js';
+import { type PdsCall, type StandinPds, startStandinPds } from '../testkit/standins/pds.js';
+import { FIXTURES_DIR } from '../testkit/fixtures.js';
 
-const SCRIPT = fileURLToPath(new URL('../scripts/publish-feed.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../src/bin/publish-feed.ts', import.meta.url));
 const HANDLE = 'feedmaker.test';
 const DID = 'did:plc:feedmakertestaccount0';
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
@@ -50,7 +50,7 @@ function runScript(args: string[], env: Record<string, string> = {}): Promise<Ru
   );
 }
 
-/** The lexicon document in ../shared/fixtures (refs normalised by Lexicons, like the built-in one). */
+/** The lexicon document in testkit/fixtures (refs normalised by Lexicons, like the built-in one). */
 function fixtureLexicons(): Lexicons {
   const doc = JSON.parse(readFileSync(`${FIXTURES_DIR}lexicons/app/bsky/feed/generator.json`, 'utf8')) as LexiconDoc;
   return new Lexicons([doc]);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LikeGraph } from '../src/graph/like-graph.js';
-import { candidates, colikers, type ExplainCollector, type GraphView, seeds, topK } from '../src/ranker/kernel.js';
-import { CHEAP, COLIKE_COUNT, DEFAULT, PRESETS, type RankerParams, withOverrides, workBound } from '../src/ranker/params.js';
-import { diversify, NO_SIGNALS, rankForUser, type UserSignals } from '../src/ranker/pipeline.js';
-import { explainRanking } from '../src/ranker/explain.js';
-import { computePopular } from '../src/ranker/popular.js';
-import { seeded } from './support/random.js';
+import { LikeGraph } from '../src/feed/graph/like-graph.js';
+import { candidates, colikers, type ExplainCollector, type GraphView, seeds, topK } from '../src/feed/ranker/kernel.js';
+import { CHEAP, COLIKE_COUNT, DEFAULT, PRESETS, type RankerParams, withOverrides, workBound } from '../src/feed/ranker/params.js';
+import { diversify, NO_SIGNALS, rankForUser, type UserSignals } from '../src/feed/ranker/pipeline.js';
+import { explainRanking } from '../src/feed/ranker/explain.js';
+import { computePopular } from '../src/feed/ranker/popular.js';
+import { seeded } from '../testkit/random.js';
 
 const NOW = 1_750_000_000;
 const HOUR = 3600;

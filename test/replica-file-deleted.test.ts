@@ -5,15 +5,15 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readLitestreamSettings } from '../src/litestream/settings.js';
+import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
-import { Follower } from '../src/replica/follower.js';
-import { ReplicaLayout } from '../src/replica/layout.js';
-import { objectStoreFor } from '../src/replica/object-store.js';
-import { positionPath } from '../src/replica/position-file.js';
-import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from './support/primary.js';
-import { waitFor } from './support/service.js';
+import { Follower } from '../src/replication/follower/follower.js';
+import { ReplicaLayout } from '../src/replication/bucket/layout.js';
+import { objectStoreFor } from '../src/replication/bucket/object-store.js';
+import { positionPath } from '../src/replication/follower/position-file.js';
+import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from '../testkit/processes/primary.js';
+import { waitFor } from '../testkit/processes/service.js';
 
 describe('replica follower, file deleted under it', () => {
   const suite = primarySuite();

@@ -7,15 +7,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { readLitestreamSettings } from '../src/litestream/settings.js';
+import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
-import { Follower } from '../src/replica/follower.js';
-import { ReplicaLayout } from '../src/replica/layout.js';
-import { objectStoreFor } from '../src/replica/object-store.js';
-import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from './support/primary.js';
-import { metricValue, startTestService, testConfig, waitFor } from './support/service.js';
+import { Follower } from '../src/replication/follower/follower.js';
+import { ReplicaLayout } from '../src/replication/bucket/layout.js';
+import { objectStoreFor } from '../src/replication/bucket/object-store.js';
+import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from '../testkit/processes/primary.js';
+import { metricValue, startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

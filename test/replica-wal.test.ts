@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeCommits } from '../src/replica/page-writer.js';
-import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, walChecksum, WalFormatError } from '../src/replica/wal.js';
-import { tempDatabase } from './support/db.js';
+import { writeCommits } from '../src/replication/follower/page-writer.js';
+import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, walChecksum, WalFormatError } from '../src/replication/follower/wal.js';
+import { tempDatabase } from '../testkit/processes/db.js';
 
 /** A real WAL written by SQLite: a table, then `rows` inserts, one transaction each. */
 function realWal(rows: number) {

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { INTERACTION_EVENTS, interactionCode } from '../src/db/schema.js';
-import { syntaxVectors } from './support/fixtures.js';
-import { authorOf, type DatasetService, FEED_URI, registerUser, SERVICE_DID, type SignedUser, startDatasetService } from './support/feed-service.js';
+import { openReader } from '../src/store/database.js';
+import { INTERACTION_EVENTS, interactionCode } from '../src/store/schema.js';
+import { syntaxVectors } from '../testkit/fixtures.js';
+import { authorOf, type DatasetService, FEED_URI, registerUser, SERVICE_DID, type SignedUser, startDatasetService } from '../testkit/processes/feed-service.js';
 
 const SEND = 'app.bsky.feed.sendInteractions';
 const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';

@@ -3,9 +3,9 @@ import https from 'node:https';
 import { P256Keypair, Secp256k1Keypair, type Keypair } from '@atproto/crypto';
 import { createServiceJwt, XRPCError } from '@atproto/xrpc-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DidResolutionError, isPublicAddress, ServiceDidResolver, type DidResolverOptions } from '../src/auth/did-resolver.js';
-import { createServiceAuth } from '../src/auth/service-auth.js';
-import { atprotoDidDocument, randomPlcDid, startPlcDirectory, type PlcDirectory } from '../scripts/standins/plc-directory.js';
+import { DidResolutionError, isPublicAddress, ServiceDidResolver, type DidResolverOptions } from '../src/atproto/did-resolver.js';
+import { createServiceAuth } from '../src/atproto/service-auth.js';
+import { atprotoDidDocument, randomPlcDid, startPlcDirectory, type PlcDirectory } from '../testkit/standins/plc-directory.js';
 
 const SERVICE_DID = 'did:web:feed.example.com';
 const LXM = 'app.bsky.feed.getFeedSkeleton';

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openReader } from '../src/db/database.js';
-import { startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
-import { killAllServices, spawnService } from './support/child-service.js';
-import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
-import { waitFor } from './support/service.js';
+import { openReader } from '../src/store/database.js';
+import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { killAllServices, spawnService } from '../testkit/processes/child-service.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
+import { waitFor } from '../testkit/processes/service.js';
 
 describe('process lifecycle', () => {
   const dirs: string[] = [];

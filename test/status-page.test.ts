@@ -1,13 +1,13 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JetstreamReplayServer, startJetstreamReplay } from '../scripts/standins/jetstream-server.js';
+import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 import { createLogger } from '../src/observability/logger.js';
-import { FeedService } from '../src/service.js';
+import { FeedService } from '../src/roles/service.js';
 import { escapeHtml, html, renderStatusPage, sparkline } from '../src/status/page.js';
 import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/status/series.js';
-import { CAPTURE_FILE, jsonlLines } from './support/fixtures.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
 import { launchChromium } from './support/browser.js';
-import { metricValue, testConfig, waitFor } from './support/service.js';
+import { metricValue, testConfig, waitFor } from '../testkit/processes/service.js';
 
 
 describe('status series', () => {

@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../scripts/bench/processes.js';
+import { freePort } from '../testkit/processes/processes.js';
 import { configFromEnv } from '../src/config/config.js';
 import { createLogger } from '../src/observability/logger.js';
-import { FeedService } from '../src/service.js';
+import { FeedService } from '../src/roles/service.js';
 import { peerUrls, readMachines } from '../src/status/peers.js';
-import { startTestService, testConfig } from './support/service.js';
+import { startTestService, testConfig } from '../testkit/processes/service.js';
 
 describe('status page peers', () => {
   const cleanups: Array<() => Promise<void>> = [];

@@ -10,7 +10,7 @@ import {
   SERVICE_DID,
   type SignedUser,
   startDatasetService,
-} from './support/feed-service.js';
+} from '../testkit/processes/feed-service.js';
 
 const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 const DESCRIBE = 'app.bsky.feed.describeFeedGenerator';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTURE_FILE, jsonlLines, syntaxVectors } from './support/fixtures.js';
-import { startJetstreamReplay, type JetstreamReplayServer } from '../scripts/standins/jetstream-server.js';
-import { startTestService, testConfig, waitFor } from './support/service.js';
+import { CAPTURE_FILE, jsonlLines, syntaxVectors } from '../testkit/fixtures.js';
+import { startJetstreamReplay, type JetstreamReplayServer } from '../testkit/standins/jetstream-server.js';
+import { startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 const PUBLISHER = 'did:plc:publisherxxxxxxxxxxxxxxx';
 const FEED = `at://${PUBLISHER}/app.bsky.feed.generator/for-you`;

@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { Secp256k1Keypair } from '@atproto/crypto';
 import { createServiceJwt } from '@atproto/xrpc-server';
 import BetterSqlite3 from 'better-sqlite3';
-import type { PlcDirectory } from '../standins/plc-directory.js';
+import type { PlcDirectory } from '../../testkit/standins/plc-directory.js';
 
 export interface LoadResult {
   requests: number;

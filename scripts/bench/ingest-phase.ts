@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, createWriteStream, renameSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { generateDatasetChunks, type DatasetOptions } from '../dataset/generator.js';
-import { REPO_ROOT } from './processes.js';
+import { generateDatasetChunks, type DatasetOptions } from '../../testkit/dataset/generator.js';
+import { REPO_ROOT } from '../../testkit/processes/processes.js';
 
 /** A generated dataset under bench-output/, made once per (likes, seed) and reused. */
 export async function ensureDataset(options: DatasetOptions & { name: string }): Promise<string> {

@@ -6,7 +6,7 @@
  * the planned start, so a slow client side cannot hide queueing (no coordinated omission).
  */
 import { Agent, request } from 'node:http';
-import { Rng } from '../dataset/random.js';
+import { Rng } from '../../testkit/dataset/random.js';
 import type { LoadResult } from './feed-load.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { type DbOptions, openWriter } from '../../src/db/database.js';
-import { splitPostUri } from '../../src/ingest/identifiers.js';
+import { type DbOptions, openWriter } from '../../src/store/database.js';
+import { splitPostUri } from '../../src/atproto/identifiers.js';
 import { parseFrame } from '../../src/ingest/parse.js';
 
 /** Rows per transaction in the bare loop: large, as the fastest bulk load would use. */

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sumMetric } from './ingest-phase.js';
-import { cpuSeconds, freePort, REPO_ROOT, stopChild } from './processes.js';
+import { cpuSeconds, freePort, REPO_ROOT, stopChild } from '../../testkit/processes/processes.js';
 import { track, unlessExited } from './restore-children.js';
 
 export interface ReplicaOptions {

@@ -1,5 +1,5 @@
 /** The replica benchmark's closing table and JSON figures, from the runs at each rate. */
-import type { RequestClass } from '../standins/s3-server.js';
+import type { RequestClass } from '../../testkit/standins/s3-server.js';
 import type { Percentiles } from './replica-lag.js';
 import type { FollowerCounters } from './replica-process.js';
 import type { RateRun, ReplicaFigures } from './replica-run.js';

@@ -8,8 +8,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logFields } from '../../src/litestream/run.js';
-import type { S3Server } from '../standins/s3-server.js';
+import { logFields } from '../../src/replication/litestream/run.js';
+import type { S3Server } from '../../testkit/standins/s3-server.js';
 import { sumMetric } from './ingest-phase.js';
 import { commitLag, type CommitLag, maxLikeIdReader, percentiles, type Percentiles, type Sampler, sampleEvery, within } from './replica-lag.js';
 import { counterDelta, type FollowerCounters, healthLagSeconds, readCounters, type ReplicaProcess, startReplica, waitUntilReady } from './replica-process.js';

@@ -5,7 +5,7 @@
  * scaled to an hour and priced for a month.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RequestClass, S3Server } from '../standins/s3-server.js';
+import type { RequestClass, S3Server } from '../../testkit/standins/s3-server.js';
 import { sumMetric } from './ingest-phase.js';
 import { unlessExited } from './restore-children.js';
 import { withReplay } from './restore-ingest.js';

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { waitForIngestToSettle } from './ingest-phase.js';
-import { freePort, spawnBuiltService, spawnTs, stopChild, waitForLine } from './processes.js';
+import { freePort, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../../testkit/processes/processes.js';
 import { track, unlessExited } from './restore-children.js';
 import { type LauncherOptions, type LogCounts, startLauncher } from './restore-launcher.js';
 

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { logFields } from '../../src/litestream/run.js';
-import { freePort, REPO_ROOT } from './processes.js';
+import { logFields } from '../../src/replication/litestream/run.js';
+import { freePort, REPO_ROOT } from '../../testkit/processes/processes.js';
 import { killTree, track } from './restore-children.js';
 
 export interface LauncherOptions {

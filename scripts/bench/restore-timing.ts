@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { litestreamBinary } from '../../src/litestream/binary.js';
-import { restoreDatabase } from '../../src/litestream/restore.js';
-import { type LitestreamSettings, litestreamEnv } from '../../src/litestream/settings.js';
+import { litestreamBinary } from '../../src/replication/litestream/binary.js';
+import { restoreDatabase } from '../../src/replication/litestream/restore.js';
+import { type LitestreamSettings, litestreamEnv } from '../../src/replication/litestream/settings.js';
 import { track } from './restore-children.js';
 
 export interface RestoreMedians {

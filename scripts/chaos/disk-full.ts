@@ -8,14 +8,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startJetstreamReplay } from '../standins/jetstream-server.js';
-import { startPlcDirectory } from '../standins/plc-directory.js';
-import { startS3Server } from '../standins/s3-server.js';
-import { maxLikeId } from '../../test/support/cluster.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, registerUser } from '../../test/support/feed-service.js';
-import { likesIn, restoreFrom } from '../../test/support/primary.js';
-import { waitFor } from '../../test/support/service.js';
-import { shadowWalBytes } from '../../src/litestream/shadow-wal.js';
+import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
+import { startS3Server } from '../../testkit/standins/s3-server.js';
+import { maxLikeId } from '../../testkit/processes/cluster.js';
+import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, registerUser } from '../../testkit/processes/feed-service.js';
+import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
+import { waitFor } from '../../testkit/processes/service.js';
+import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
 import { expectedLikes } from './support/expected-likes.js';
 import { megabytes } from './support/megabytes.js';

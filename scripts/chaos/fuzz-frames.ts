@@ -5,7 +5,7 @@
  * valid stream alone: the same likes stored, every bad frame counted as rejected with
  * the reason it deserves, memory within 2x of the clean run's.
  */
-import { likeLines } from '../../test/support/primary.js';
+import { likeLines } from '../../testkit/processes/primary.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { ingestRun } from './support/fuzz-ingest-run.js';
 import { BAD_CATEGORIES, type BadCategory, expectedLikes, fuzzMix, type MixOptions } from './support/fuzz-frame-mix.js';

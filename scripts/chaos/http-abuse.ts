@@ -7,8 +7,8 @@
  */
 import { P256Keypair, Secp256k1Keypair } from '@atproto/crypto';
 import { createServiceJwt } from '@atproto/xrpc-server';
-import { randomPlcDid } from '../standins/plc-directory.js';
-import { FEED_URI, SERVICE_DID, type SignedUser } from '../../test/support/feed-service.js';
+import { randomPlcDid } from '../../testkit/standins/plc-directory.js';
+import { FEED_URI, SERVICE_DID, type SignedUser } from '../../testkit/processes/feed-service.js';
 import { type ChaosContext, type ChaosScenario, Checks } from './outcome.js';
 import { type AbuseTarget, startAbuseTarget } from './support/abuse-target.js';
 import { RandomRequests } from './support/random-requests.js';
@@ -104,7 +104,7 @@ async function badTokens(ctx: ChaosContext, target: AbuseTarget, checks: Checks)
     wrong.length === 0 ? `${cases.length * 3} requests, names: ${[...new Set(cases.map((c) => c[2]))].join(', ')}` : wrong.slice(0, 4).join('; '),
   );
 
-  // Replays: service JWTs carry no nonce and src/auth remembers a verified token until its exp
+  // Replays: service JWTs carry no nonce and src/atproto remembers a verified token until its exp
   // (at most 60 s): a replay is accepted while the token lives, as the README documents,
   // limited only by the per-user rate limit; once expired it is refused.
   const exp = Math.floor(Date.now() / 1000) + 4;

@@ -5,10 +5,10 @@
  * the same data as a clean run.
  */
 import path from 'node:path';
-import { spawnService, type TsChild } from '../../test/support/child-service.js';
-import { metricValue } from '../../test/support/service.js';
-import { freePort } from '../bench/processes.js';
-import type { JetstreamReplayServer } from '../standins/jetstream-server.js';
+import { spawnService, type TsChild } from '../../testkit/processes/child-service.js';
+import { metricValue } from '../../testkit/processes/service.js';
+import { freePort } from '../../testkit/processes/processes.js';
+import type { JetstreamReplayServer } from '../../testkit/standins/jetstream-server.js';
 import { type ChaosContext, type ChaosScenario, Checks } from './outcome.js';
 import { chaosStream, disorderUsOf } from './support/chaos-stream.js';
 import { cleanRun } from './support/clean-run.js';

@@ -5,13 +5,13 @@
  * the load and back to the default once it drops, and a bounded p99 (reported).
  */
 import path from 'node:path';
-import { freePort } from '../bench/processes.js';
+import { freePort } from '../../testkit/processes/processes.js';
 import { waitForIngestToSettle } from '../bench/ingest-phase.js';
-import { startJetstreamReplay } from '../standins/jetstream-server.js';
-import { startPlcDirectory } from '../standins/plc-directory.js';
-import { spawnService } from '../../test/support/child-service.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../test/support/feed-service.js';
-import { metricValue, waitFor } from '../../test/support/service.js';
+import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
+import { spawnService } from '../../testkit/processes/child-service.js';
+import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../testkit/processes/feed-service.js';
+import { metricValue, waitFor } from '../../testkit/processes/service.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { writeDataset } from './support/dataset-file.js';
 import { type LoadResult, runFeedLoad } from '../bench/feed-load.js';

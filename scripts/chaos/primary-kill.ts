@@ -4,12 +4,12 @@
  * run of the same stream, and so must a restore from the bucket.
  */
 import path from 'node:path';
-import { type Node, restartNode, startNode, waitReady } from '../../test/support/cluster.js';
-import { restoreFrom } from '../../test/support/primary.js';
-import { seeded } from '../../test/support/random.js';
-import { metricValue } from '../../test/support/service.js';
-import { startJetstreamReplay } from '../standins/jetstream-server.js';
-import { startS3Server } from '../standins/s3-server.js';
+import { type Node, restartNode, startNode, waitReady } from '../../testkit/processes/cluster.js';
+import { restoreFrom } from '../../testkit/processes/primary.js';
+import { seeded } from '../../testkit/random.js';
+import { metricValue } from '../../testkit/processes/service.js';
+import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { chaosStream, disorderUsOf } from './support/chaos-stream.js';
 import { cleanRun } from './support/clean-run.js';

@@ -10,12 +10,12 @@
  * uploaded: it grows with the outage and drains once uploads succeed again.
  */
 import path from 'node:path';
-import { startJetstreamReplay } from '../standins/jetstream-server.js';
-import { startS3Server } from '../standins/s3-server.js';
-import { maxLikeId } from '../../test/support/cluster.js';
-import { likesIn, restoreFrom } from '../../test/support/primary.js';
-import { metricValue, waitFor } from '../../test/support/service.js';
-import { shadowWalBytes } from '../../src/litestream/shadow-wal.js';
+import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { startS3Server } from '../../testkit/standins/s3-server.js';
+import { maxLikeId } from '../../testkit/processes/cluster.js';
+import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
+import { metricValue, waitFor } from '../../testkit/processes/service.js';
+import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { megabytes } from './support/megabytes.js';
 import { ingestSettled } from './support/ingest-settled.js';
@@ -32,7 +32,7 @@ const SIZES = {
   full: { ratePerSec: 2000, baselineS: 15, stoppedS: 120, errorsS: 60, afterS: 20, minCheckpointPages: 8000, catchUpTimeoutS: 600 },
 };
 const PAGE_BYTES = 4096;
-/** Litestream restarts the WAL past 3x the minimum (src/litestream/settings.ts); half as much again of slack (a slow sync on a loaded machine). */
+/** Litestream restarts the WAL past 3x the minimum (src/replication/litestream/settings.ts); half as much again of slack (a slow sync on a loaded machine). */
 const WAL_BOUND_FACTOR = 3 * 1.5;
 /** Stalled seconds under this: the replica position moves again (the heartbeat changes the WAL every second). */
 const CAUGHT_UP_STALLED_S = 3;

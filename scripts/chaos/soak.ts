@@ -12,16 +12,16 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../bench/processes.js';
-import { startJetstreamReplay } from '../standins/jetstream-server.js';
-import { startPlcDirectory } from '../standins/plc-directory.js';
-import { startS3Server } from '../standins/s3-server.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../test/support/feed-service.js';
-import { primaryEnv, startPrimary } from '../../test/support/primary.js';
-import { metricValue, waitFor } from '../../test/support/service.js';
+import { freePort } from '../../testkit/processes/processes.js';
+import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
+import { startS3Server } from '../../testkit/standins/s3-server.js';
+import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../testkit/processes/feed-service.js';
+import { primaryEnv, startPrimary } from '../../testkit/processes/primary.js';
+import { metricValue, waitFor } from '../../testkit/processes/service.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { writeDataset } from './support/dataset-file.js';
-import { generateDataset } from '../dataset/generator.js';
+import { generateDataset } from '../../testkit/dataset/generator.js';
 import { runFeedLoad } from '../bench/feed-load.js';
 import { feedTokens } from './support/feed-users.js';
 import { fetchMetrics } from './support/metrics-sampler.js';

@@ -1,14 +1,14 @@
 /**
- * The demo's machines: one launcher per region (`src/launcher.ts`, as `npm start` runs
+ * The demo's machines: one launcher per region (`src/bin/launcher.ts`, as `npm start` runs
  * it), each in a process group of its own so the terminal's Ctrl-C reaches only the
  * demo, which stops them in order. Their output goes to a log file each.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT } from '../bench/processes.js';
+import { REPO_ROOT } from '../../testkit/processes/processes.js';
 
-const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('../../src/bin/launcher.ts', import.meta.url));
 
 export interface DemoNode {
   region: string;

@@ -1,6 +1,6 @@
 import { Secp256k1Keypair } from '@atproto/crypto';
 import { createServiceJwt } from '@atproto/xrpc-server';
-import type { PlcDirectory } from '../standins/plc-directory.js';
+import type { PlcDirectory } from '../../testkit/standins/plc-directory.js';
 
 const TOKEN_LIFETIME_S = 3600;
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { isValidHandle } from '@atproto/syntax';
-import { isDid, isRecordKey } from '../ingest/identifiers.js';
-import { readLitestreamSettings, type LitestreamSettings } from '../litestream/settings.js';
+import { isDid, isRecordKey } from '../atproto/identifiers.js';
+import { readLitestreamSettings, type LitestreamSettings } from '../replication/litestream/settings.js';
 import { type Env, EnvReader } from './env.js';
 
 /** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */

@@ -1,8 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { XRPCError } from '@atproto/xrpc-server';
 import { ResponseType } from '@atproto/xrpc';
-import type { AppContext } from '../context.js';
-import type { ReplicaStatus } from '../replica/replica-status.js';
+import type { AppContext } from '../roles/context.js';
+import type { ReplicaStatus } from '../replication/follower/replica-status.js';
 import { FLY_REPLAY, FLY_REPLAY_FAILED, FLY_REPLAY_SRC, formatFlyReplay } from './fly-headers.js';
 import { requestIdOf } from './request-id.js';
 

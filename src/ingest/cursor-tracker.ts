@@ -1,4 +1,4 @@
-import type { StoredCursor } from '../db/meta.js';
+import type { StoredCursor } from '../store/meta.js';
 import type { StreamPosition } from './events.js';
 
 /** Cursors below this are sequence numbers on the newer Jetstream hosts; above, time_us. */

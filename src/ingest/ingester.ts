@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
-import type { OutcomeCounts } from '../db/event-writer.js';
-import type { StoredCursor } from '../db/meta.js';
+import type { OutcomeCounts } from './writer/event-writer.js';
+import type { StoredCursor } from '../store/meta.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { CursorTracker } from './cursor-tracker.js';

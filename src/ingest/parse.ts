@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type IngestEvent, JETSTREAM_COLLECTIONS, type ParseResult, type RejectReason, type StreamPosition } from './events.js';
-import { checkPostUri, isDid, isRecordKey } from './identifiers.js';
+import { checkPostUri, isDid, isRecordKey } from '../atproto/identifiers.js';
 
 /**
  * Turns one Jetstream frame into a typed event, an ignored frame, or a rejection

@@ -1,4 +1,4 @@
-import type { QualityRow } from '../feedback/served-log.js';
+import type { QualityRow } from '../feed/served-log.js';
 import type { Point } from './series.js';
 import type { Machines } from './peers.js';
 import type { ChartName, StatusReading } from './sampler.js';

@@ -1,7 +1,7 @@
 import type { Gauge, Histogram, MetricValue } from 'prom-client';
-import type { AppContext } from '../context.js';
-import { fileSizes } from '../db/database.js';
-import type { QualityRow } from '../feedback/served-log.js';
+import type { AppContext } from '../roles/context.js';
+import { fileSizes } from '../store/database.js';
+import type { QualityRow } from '../feed/served-log.js';
 import { type Machines, readMachines } from './peers.js';
 import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
 

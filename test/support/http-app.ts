@@ -1,13 +1,13 @@
 import { rmSync } from 'node:fs';
-import { ServiceDidResolver } from '../../src/auth/did-resolver.js';
-import { createServiceAuth } from '../../src/auth/service-auth.js';
-import type { AppContext } from '../../src/context.js';
+import { ServiceDidResolver } from '../../src/atproto/did-resolver.js';
+import { createServiceAuth } from '../../src/atproto/service-auth.js';
+import type { AppContext } from '../../src/roles/context.js';
 import { createHttpApp, type HttpDeps, listen } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { FeedEngine } from '../../src/ranker/feed-engine.js';
-import type { ReplicaStatus } from '../../src/replica/replica-status.js';
-import { metricValue, testConfig } from './service.js';
+import type { FeedEngine } from '../../src/feed/feed-engine.js';
+import type { ReplicaStatus } from '../../src/replication/follower/replica-status.js';
+import { metricValue, testConfig } from '../../testkit/processes/service.js';
 
 /** A replica's follower as a test wants it: set `lag` and `caught` at will. */
 export class FakeReplicaStatus implements ReplicaStatus {

@@ -3,13 +3,13 @@
  * generated like stream so feeds have something to rank, with a PLC stand-in for
  * service auth and users registered there with real signing keys.
  */
-import { freePort } from '../../bench/processes.js';
-import { generateDataset } from '../../dataset/generator.js';
-import { startJetstreamReplay } from '../../standins/jetstream-server.js';
-import { type PlcDirectory, startPlcDirectory } from '../../standins/plc-directory.js';
-import { spawnService, type TsChild } from '../../../test/support/child-service.js';
-import { FEED_HOSTNAME, PUBLISHER_DID, registerUser, type SignedUser } from '../../../test/support/feed-service.js';
-import { waitFor } from '../../../test/support/service.js';
+import { freePort } from '../../../testkit/processes/processes.js';
+import { generateDataset } from '../../../testkit/dataset/generator.js';
+import { startJetstreamReplay } from '../../../testkit/standins/jetstream-server.js';
+import { type PlcDirectory, startPlcDirectory } from '../../../testkit/standins/plc-directory.js';
+import { spawnService, type TsChild } from '../../../testkit/processes/child-service.js';
+import { FEED_HOSTNAME, PUBLISHER_DID, registerUser, type SignedUser } from '../../../testkit/processes/feed-service.js';
+import { waitFor } from '../../../testkit/processes/service.js';
 import type { ChaosContext } from '../outcome.js';
 
 export interface AbuseTarget {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { S3Server } from '../../standins/s3-server.js';
+import type { S3Server } from '../../../testkit/standins/s3-server.js';
 
 const OBJECT_SUFFIX = '._S3rver_object';
 

@@ -1,7 +1,7 @@
 /**
  * The generated Jetstream stream the fault scenarios replay, and what can be read off its lines.
  */
-import { generateDataset } from '../../dataset/generator.js';
+import { generateDataset } from '../../../testkit/dataset/generator.js';
 
 /**
  * A like stream dense in time (the generator's shortest window, about 15 minutes), so a

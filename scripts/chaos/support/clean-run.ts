@@ -3,8 +3,8 @@
  * faults, by the service as its own process.
  */
 import path from 'node:path';
-import { startJetstreamReplay } from '../../standins/jetstream-server.js';
-import { spawnService } from '../../../test/support/child-service.js';
+import { startJetstreamReplay } from '../../../testkit/standins/jetstream-server.js';
+import { spawnService } from '../../../testkit/processes/child-service.js';
 import { type DbContent, dbContent } from './db-content.js';
 import { pollUntil, waitQuiet } from './poll-waits.js';
 

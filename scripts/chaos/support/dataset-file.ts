@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { type DatasetOptions, generateDatasetChunks } from '../../dataset/generator.js';
+import { type DatasetOptions, generateDatasetChunks } from '../../../testkit/dataset/generator.js';
 
 /** Writes a generated like stream to `dir` as JSONL (streamed: a full-size dataset does not fit in a string). */
 export async function writeDataset(dir: string, name: string, options: DatasetOptions): Promise<string> {

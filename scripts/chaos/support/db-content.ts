@@ -2,7 +2,7 @@
  * What a database holds, spelled without row ids (they depend on arrival order), so two
  * runs of one stream can be compared table by table.
  */
-import { openReader } from '../../../src/db/database.js';
+import { openReader } from '../../../src/store/database.js';
 
 export interface DbContent {
   /** Every like row, unliked ones included: "liker|rkey|post author|post rkey|deleted|time_us". */

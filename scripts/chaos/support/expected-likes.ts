@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openWriter } from '../../../src/db/database.js';
-import { EventWriter } from '../../../src/db/event-writer.js';
+import { openWriter } from '../../../src/store/database.js';
+import { EventWriter } from '../../../src/ingest/writer/event-writer.js';
 import type { IngestEvent } from '../../../src/ingest/events.js';
 import { parseFrame } from '../../../src/ingest/parse.js';
-import { likeFingerprint } from '../../../test/support/db.js';
+import { likeFingerprint } from '../../../testkit/processes/db.js';
 
 /**
  * The likes a stream file must leave in the database: every line parsed and written in

@@ -1,6 +1,6 @@
 import { drawUsersByActivity, signTokens } from '../../bench/feed-load.js';
-import { Rng } from '../../dataset/random.js';
-import type { PlcDirectory } from '../../standins/plc-directory.js';
+import { Rng } from '../../../testkit/dataset/random.js';
+import type { PlcDirectory } from '../../../testkit/standins/plc-directory.js';
 
 /**
  * Service JWTs of users drawn by activity (as the feed benchmark draws them), with each

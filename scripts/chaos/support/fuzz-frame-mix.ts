@@ -12,10 +12,10 @@
  * Fuzzed likes are fresh (new actor, new record key): if one were wrongly stored, the
  * stored likes would no longer equal the valid ones.
  */
-import { Rng } from '../../dataset/random.js';
+import { Rng } from '../../../testkit/dataset/random.js';
 import type { RejectReason } from '../../../src/ingest/events.js';
-import { syntaxVectors } from '../../../test/support/fixtures.js';
-import type { Frame } from './frame-list-server.js';
+import { syntaxVectors } from '../../../testkit/fixtures.js';
+import type { Frame } from '../../../testkit/standins/frame-list-server.js';
 
 export const BAD_CATEGORIES = ['truncated', 'wrong_type', 'interop_identifier', 'binary', 'invalid_utf8', 'huge_string', 'deep_nesting', 'oversized'] as const;
 export type BadCategory = (typeof BAD_CATEGORIES)[number];
@@ -315,7 +315,7 @@ const WRONG_TYPES: Array<[Change, RejectReason]> = [
   [(l) => ({ did: l.did, time_us: l.time_us, kind: 'account' }), 'bad_account'],
 ];
 
-/** Live likes a stream leaves (creates minus unlikes), as the fingerprint test/support/db.ts reads from a database. */
+/** Live likes a stream leaves (creates minus unlikes), as the fingerprint testkit/processes/db.ts reads from a database. */
 export function expectedLikes(lines: Iterable<string>): Map<string, string> {
   const live = new Map<string, string>();
   for (const line of lines) {

@@ -1,14 +1,14 @@
 /**
- * One ingest run for the fuzz scenario: the real service process (src/main.ts) reads a
+ * One ingest run for the fuzz scenario: the real service process (src/bin/service.ts) reads a
  * frame list until every frame is accounted for in its metrics; then its peak memory,
  * metrics and stored likes are taken and it is stopped with SIGTERM.
  */
 import path from 'node:path';
-import { freePort, peakRssMb } from '../../bench/processes.js';
-import { spawnService } from '../../../test/support/child-service.js';
-import { likesIn } from '../../../test/support/primary.js';
+import { freePort, peakRssMb } from '../../../testkit/processes/processes.js';
+import { spawnService } from '../../../testkit/processes/child-service.js';
+import { likesIn } from '../../../testkit/processes/primary.js';
 import type { ChaosContext } from '../outcome.js';
-import { type Frame, startFrameListServer } from './frame-list-server.js';
+import { type Frame, startFrameListServer } from '../../../testkit/standins/frame-list-server.js';
 import { total } from './prometheus-samples.js';
 
 export interface IngestRun {

@@ -1,5 +1,5 @@
-import { maxLikeId } from '../../../test/support/cluster.js';
-import { waitFor } from '../../../test/support/service.js';
+import { maxLikeId } from '../../../testkit/processes/cluster.js';
+import { waitFor } from '../../../testkit/processes/service.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,7 @@
  * healthy host, one that upgrades and never sends, a second healthy host, and one that
  * accepts the connection and never answers the upgrade.
  */
-import { type ConnectionRecord, type JetstreamReplayServer, startJetstreamReplay } from '../../standins/jetstream-server.js';
+import { type ConnectionRecord, type JetstreamReplayServer, startJetstreamReplay } from '../../../testkit/standins/jetstream-server.js';
 
 export interface JetstreamHosts {
   first: JetstreamReplayServer;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { readFollowState } from '../../../src/replica/position-file.js';
+import { readFollowState } from '../../../src/replication/follower/position-file.js';
 
 export interface RestingCheck {
   /** PRAGMA integrity_check of the resting copy ("ok" when sound). */

@@ -3,8 +3,8 @@
  * cursors, headers and bodies, unknown routes and methods, and bytes that are not HTTP.
  * Every one of them is bad or odd input, so none may get a 5xx.
  */
-import { Rng } from '../../dataset/random.js';
-import { FEED_URI, type SignedUser } from '../../../test/support/feed-service.js';
+import { Rng } from '../../../testkit/dataset/random.js';
+import { FEED_URI, type SignedUser } from '../../../testkit/processes/feed-service.js';
 import type { RawRequest } from './raw-http.js';
 
 export type RandomRequest = { kind: 'http'; label: string; request: RawRequest } | { kind: 'bytes'; label: string; bytes: string };

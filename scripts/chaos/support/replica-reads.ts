@@ -4,7 +4,7 @@
  * caller retries), or something a half-applied copy would produce (a 500, a malformed
  * body, a dropped connection).
  */
-import { FEED_URI, type SignedUser } from '../../../test/support/feed-service.js';
+import { FEED_URI, type SignedUser } from '../../../testkit/processes/feed-service.js';
 
 export type ReadOutcome = 'skeleton' | 'replay' | 'unavailable' | 'bad';
 

@@ -4,9 +4,9 @@
  * /metrics and /xrpc/_health, and what Litestream says about its replica.
  */
 import path from 'node:path';
-import { freePort } from '../../bench/processes.js';
-import { type Primary, startPrimary } from '../../../test/support/primary.js';
-import { metricValue } from '../../../test/support/service.js';
+import { freePort } from '../../../testkit/processes/processes.js';
+import { type Primary, startPrimary } from '../../../testkit/processes/primary.js';
+import { metricValue } from '../../../testkit/processes/service.js';
 
 export interface WatchedPrimary {
   primary: Primary;

@@ -2,9 +2,9 @@ import type { Request } from 'express';
 import { InvalidRequestError, XRPCError } from '@atproto/xrpc-server';
 import { ResponseType } from '@atproto/xrpc';
 import type { Config } from '../../config/config.js';
-import { isAtUri } from '../../ingest/identifiers.js';
-import type { FeedEngine } from '../../ranker/feed-engine.js';
-import { InvalidCursorError } from '../../ranker/pages.js';
+import { isAtUri } from '../../atproto/identifiers.js';
+import type { FeedEngine } from '../../feed/feed-engine.js';
+import { InvalidCursorError } from '../../feed/ranker/pages.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { integerParam, singleParam, xrpcRoute } from '../xrpc.js';
 

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import type { AppContext } from '../../context.js';
-import type { FeedEngine } from '../../ranker/feed-engine.js';
-import type { ReplicaStatus } from '../../replica/replica-status.js';
+import type { AppContext } from '../../roles/context.js';
+import type { FeedEngine } from '../../feed/feed-engine.js';
+import type { ReplicaStatus } from '../../replication/follower/replica-status.js';
 
 /**
  * Liveness: answers while the process serves, with what it is, how far behind its copy

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import type { AppContext } from '../../context.js';
-import { fileSizes } from '../../db/database.js';
-import { shadowWalBytes } from '../../litestream/shadow-wal.js';
+import type { AppContext } from '../../roles/context.js';
+import { fileSizes } from '../../store/database.js';
+import { shadowWalBytes } from '../../replication/litestream/shadow-wal.js';
 
 /** Prometheus exposition; file sizes are read at scrape time. */
 export function metricsRoute(ctx: AppContext): RequestHandler {

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import { isValidHandle } from '@atproto/syntax';
-import { isDid } from '../../ingest/identifiers.js';
+import { isDid } from '../../atproto/identifiers.js';
 import { type PlaygroundView, renderPlaygroundPage } from '../../playground/page.js';
-import type { HandleResolver } from '../../auth/handle-resolver.js';
-import type { FeedEngine } from '../../ranker/feed-engine.js';
+import type { HandleResolver } from '../../atproto/handle-resolver.js';
+import type { FeedEngine } from '../../feed/feed-engine.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { clientAddress } from './get-feed-skeleton.js';
 

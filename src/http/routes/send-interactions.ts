@@ -1,9 +1,9 @@
 import express, { type RequestHandler } from 'express';
 import { AuthRequiredError, InvalidRequestError } from '@atproto/xrpc-server';
-import type { Interaction } from '../../db/event-writer.js';
-import { INTERACTION_EVENTS, type InteractionEvent } from '../../db/schema.js';
-import { WriteFailedError } from '../../db/writer-thread.js';
-import { checkPostUri, isAtUri } from '../../ingest/identifiers.js';
+import type { Interaction } from '../../ingest/writer/event-writer.js';
+import { INTERACTION_EVENTS, type InteractionEvent } from '../../store/schema.js';
+import { WriteFailedError } from '../../ingest/writer/writer-thread.js';
+import { checkPostUri, isAtUri } from '../../atproto/identifiers.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { unavailable } from '../replay-to-primary.js';
 import { xrpcRoute } from '../xrpc.js';

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { AppContext } from '../../context.js';
+import type { AppContext } from '../../roles/context.js';
 import { renderStatusPage } from '../../status/page.js';
 import { SAMPLE_INTERVAL_MS, type StatusSampler } from '../../status/sampler.js';
 

@@ -1,0 +1,195 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Config } from '../config/config.js';
+import { type Database, openReader } from '../store/database.js';
+import { SqliteFeedLookup } from './feed-lookup.js';
+import { feedQuality, type QualityRow, ServedLog } from './served-log.js';
+import { GraphSync } from './graph/graph-sync.js';
+import { LikeList } from './graph/like-graph.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { explainRanking, type ExplainLimits } from './ranker/explain.js';
+import { FeedRanker } from './ranker/feed-ranker.js';
+import { GOVERNOR_DEFAULTS, PresetGovernor } from './ranker/governor.js';
+import { PageCache } from './ranker/pages.js';
+import { DEFAULT, PRESETS } from './ranker/params.js';
+import { computePopular } from './ranker/popular.js';
+
+/** A ranked post and why: its strongest co-likers, each with the user's posts they liked too. */
+export interface ExplainedPost {
+  uri: string;
+  colikers: Array<{ did: string; sharedSeeds: string[] }>;
+}
+
+export type Explanation =
+  | { kind: 'unknown' }
+  /** Too few likes for a personal ranking: the feed serves them the popular list. */
+  | { kind: 'cold' }
+  | { kind: 'ranked'; preset: string; posts: ExplainedPost[] };
+
+/**
+ * Everything behind a feed request, on any node: a read-only connection, the like
+ * graph kept in step with it, the popular list refreshed in the background, and
+ * the FeedRanker the HTTP layer calls.
+ */
+export class FeedEngine {
+  readonly ranker: FeedRanker;
+  private readonly sync: GraphSync;
+  private readonly lookup: SqliteFeedLookup;
+  private readonly governor: PresetGovernor;
+  private popular: Int32Array = new Int32Array(0);
+  /** Graph size at the last popular refresh. */
+  private popularFromLikes = 0;
+  private ready = false;
+  private stopped = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private popularTimer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  /** 99th percentile of event-loop delay over the last second, in ms. */
+  private loopLagMs = 0;
+
+  private constructor(
+    private db: Database,
+    private readonly reopen: () => Database,
+    private readonly config: Config['feed'],
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly served: ServedLog,
+  ) {
+    this.sync = new GraphSync(db, log);
+    this.lookup = new SqliteFeedLookup(db);
+    this.governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
+      log.warn({ preset: to }, 'ranker preset switched');
+      metrics.rankerPresetSwitches.inc({ to });
+      this.reportPreset(to);
+    });
+    this.reportPreset(this.governor.current);
+    this.ranker = new FeedRanker({
+      graph: this.sync.graph,
+      lookup: this.lookup,
+      pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
+      governor: this.governor,
+      popular: () => this.popular,
+      loopLagMs: () => this.loopLagMs,
+      onServed: (page) => served.record(page),
+    });
+  }
+
+  /** `served` outlives the engine: a replica's reload keeps what this node served. */
+  static open(dbPath: string, config: Config, metrics: Metrics, log: Logger, served = new ServedLog()): FeedEngine {
+    const reopen = () => openReader(dbPath, config.db);
+    return new FeedEngine(reopen(), reopen, config.feed, metrics, log, served);
+  }
+
+  /** Like-through and show-less rates of the pages this node served, per UTC day and preset. */
+  feedQuality(nowMs = Date.now()): QualityRow[] {
+    const { graph } = this.sync;
+    return feedQuality(this.served.pages(nowMs), {
+      forEachLike: (user, visit) => {
+        const likes = new LikeList();
+        graph.readLikesOfActor(user, Infinity, likes);
+        for (let i = 0; i < likes.length; i++) visit(likes.ids[i]!, likes.timesS[i]! * 1000);
+      },
+      lessRequests: (user, sinceMs) => this.lookup.lessRequests(user, sinceMs),
+    });
+  }
+
+  /**
+   * Runs `change` with this engine's connection closed, then reopens it. A replica's
+   * follower writes the file this way: an open connection would keep serving pages
+   * from its cache. Everything here is synchronous, so no request sees the gap.
+   */
+  withDatabaseClosed(change: () => void): void {
+    this.db.close();
+    try {
+      change();
+    } finally {
+      this.db = this.reopen();
+      this.sync.attach(this.db);
+      this.lookup.attach(this.db);
+    }
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Loads the graph (yielding to the event loop as it goes), then keeps it current. */
+  async start(): Promise<void> {
+    await this.sync.load();
+    if (this.stopped) return;
+    this.refreshPopular();
+    this.ready = true;
+    this.metrics.graphReady.set(1);
+    this.pollTimer = setInterval(() => this.poll(), this.config.graphPollMs);
+    this.loopDelay.enable();
+    this.lagTimer = setInterval(() => {
+      this.loopLagMs = this.loopDelay.percentile(99) / 1e6;
+      this.loopDelay.reset();
+    }, 1000);
+    this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
+  }
+
+  /**
+   * The user's first ranked posts with their reasons, ranked as a feed request would be
+   * (same preset, same signals, same kernel), but not timed for the governor nor cached.
+   */
+  explainFor(did: string, limits: ExplainLimits): Explanation {
+    const user = this.lookup.actorId(did);
+    if (user === undefined) return { kind: 'unknown' };
+    const preset = this.governor.current;
+        const reasons = explainRanking(this.sync.graph, user, PRESETS[preset], Date.now() / 1000, this.lookup.signals(user), limits);
+    if (reasons === undefined) return { kind: 'cold' };
+    const posts: ExplainedPost[] = [];
+    for (const reason of reasons) {
+      const uri = this.lookup.postUri(reason.post);
+      if (uri === undefined) continue; // pruned since: the feed leaves it out too
+      const colikers = reason.colikers.flatMap((c) => {
+        const coliker = this.lookup.actorDid(c.actor);
+        return coliker === undefined ? [] : [{ did: coliker, sharedSeeds: c.sharedSeeds.flatMap((seed) => this.lookup.postUri(seed) ?? []) }];
+      });
+      posts.push({ uri, colikers });
+    }
+    return { kind: 'ranked', preset, posts };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.sync.stop();
+    clearInterval(this.pollTimer);
+    clearInterval(this.popularTimer);
+    clearInterval(this.lagTimer);
+    this.loopDelay.disable();
+    this.db.close();
+  }
+
+  private poll(): void {
+    try {
+      // Catch up in short steps; a large backlog finishes over the next polls.
+      for (let step = 0; step < 10; step++) {
+        const read = this.sync.poll();
+        if (read.likes + read.changes === 0) break;
+      }
+      // A node that started on a young database should not wait a whole refresh period
+      // for a full popular list: refresh early while the list is short and the graph grows.
+      const { graph } = this.sync;
+      if (this.popular.length < DEFAULT.maxResults && graph.likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
+      this.metrics.graphLikes.set(graph.likeCount);
+      this.metrics.graphPosts.set(graph.postCount);
+      this.metrics.graphBytes.set(graph.memoryBytes());
+    } catch (err) {
+      this.log.error({ err }, 'like graph poll failed');
+    }
+  }
+
+  private refreshPopular(): void {
+    const started = performance.now();
+    this.popular = computePopular(this.sync.graph, DEFAULT, Date.now() / 1000);
+    this.popularFromLikes = this.sync.graph.likeCount;
+    this.log.debug({ posts: this.popular.length, ms: Math.round(performance.now() - started) }, 'popular list refreshed');
+  }
+
+  private reportPreset(current: keyof typeof PRESETS): void {
+    for (const name of Object.keys(PRESETS)) this.metrics.rankerPreset.set({ preset: name }, name === current ? 1 : 0);
+  }
+}

@@ -1,0 +1,183 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Database } from 'better-sqlite3';
+import { META } from '../../store/meta.js';
+import { CHANGE_KIND, POST_FLAGS } from '../../store/schema.js';
+import type { Logger } from '../../observability/logger.js';
+import { LikeGraph } from './like-graph.js';
+
+/** Rows read per query: each poll is a few short read transactions, never a long one. */
+const ROWS_PER_READ = 50_000;
+const PROGRESS_EVERY_MS = 2000;
+/** A compaction works this long, then lets the event loop serve requests. */
+const COMPACT_SLICE_MS = 4;
+/** Compact again once this share of the likes (and at least MIN) is read through the links. */
+const COMPACT_SHARE = 0.05;
+const COMPACT_MIN_LIKES = 100_000;
+
+export interface SyncStep {
+  likes: number;
+  changes: number;
+}
+
+/**
+ * Keeps a LikeGraph equal to the database by reading nothing but the database: new
+ * likes by id (each with its post's author and deleted flag), the change log by seq
+ * (unlikes, deleted posts, account status), and the prune watermark. The same code
+ * runs on the primary and on replicas, which never write.
+ */
+export class GraphSync {
+  readonly graph = new LikeGraph();
+  private lastLikeId = 0;
+  private lastChangeSeq = 0;
+  private stmt!: ReturnType<typeof prepareStatements>;
+  private loaded = false;
+  private stopped = false;
+  private compacting: Promise<void> | undefined;
+
+  constructor(
+    db: Database,
+    private readonly log: Logger,
+  ) {
+    this.attach(db);
+  }
+
+  /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
+  attach(db: Database): void {
+    this.stmt = prepareStatements(db);
+  }
+
+  /**
+   * Reads the whole window, yielding to the event loop between reads so the process
+   * keeps answering health checks, and logs progress.
+   */
+  async load(): Promise<void> {
+    const started = Date.now();
+    const total = this.stmt.likeCount.get()!.n;
+    // Changes before this point are already in the rows (deleted flags, statuses).
+    this.lastChangeSeq = this.stmt.maxChangeSeq.get()!.seq ?? 0;
+    for (const [actor] of this.stmt.inactiveActors.all()) this.graph.setActorActive(actor, false);
+    let lastLog = started;
+    for (;;) {
+      const step = this.poll();
+      if (step.likes + step.changes === 0) break;
+      if (Date.now() - lastLog > PROGRESS_EVERY_MS) {
+        lastLog = Date.now();
+        this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
+      }
+      await yieldToEventLoop();
+    }
+    const compactStarted = Date.now();
+    await this.compact();
+    this.loaded = true;
+    this.log.info(
+      {
+        likes: this.graph.likeCount,
+        seconds: (Date.now() - started) / 1000,
+        compactSeconds: (Date.now() - compactStarted) / 1000,
+        megabytes: Math.round(this.graph.memoryBytes() / 1e6),
+      },
+      'like graph loaded',
+    );
+  }
+
+  /** Ends background work (a compaction in progress is dropped). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** One catch-up step: at most ROWS_PER_READ rows of each kind. */
+  poll(): SyncStep {
+    const { graph, stmt } = this;
+    const likes = stmt.likes.all(this.lastLikeId, ROWS_PER_READ);
+    const newPosts = this.postsComingIn(likes);
+    for (const [id, actor, post, timeUs, deleted] of likes) {
+      if (deleted === 0) {
+        const row = newPosts.get(post);
+        graph.addLike(id, actor, post, Math.floor(timeUs / 1e6), row?.author, row?.gone);
+      }
+      // Row by row: a poll that fails half-way resumes after the last like it added.
+      this.lastLikeId = id;
+    }
+
+    const changes = stmt.changes.all(this.lastChangeSeq, ROWS_PER_READ);
+    for (const [seq, kind, ref] of changes) {
+      this.applyChange(kind, ref);
+      this.lastChangeSeq = seq;
+    }
+
+    const pruned = stmt.prunedLikeId.get()?.value;
+    if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
+    if (this.loaded) this.compactIfDue();
+    return { likes: likes.length, changes: changes.length };
+  }
+
+  /**
+   * The author and deleted flag of each post these likes bring into the graph (the
+   * graph keeps them while the post has likes), in one query: a join on every like
+   * would look up the post of each, and most are held already.
+   */
+  private postsComingIn(likes: Array<[number, number, number, number, number]>): Map<number, { author: number; gone: boolean }> {
+    const wanted = new Set<number>();
+    for (const [, , post, , deleted] of likes) if (deleted === 0 && !this.graph.holdsPost(post)) wanted.add(post);
+    const rows = new Map<number, { author: number; gone: boolean }>();
+    if (wanted.size === 0) return rows;
+    for (const [id, author, flags] of this.stmt.postsByIds.all(JSON.stringify([...wanted]))) {
+      rows.set(id, { author, gone: (flags & POST_FLAGS.deleted) !== 0 });
+    }
+    return rows;
+  }
+
+  /** Starts a compaction in the background once enough likes are read through the links. */
+  private compactIfDue(): void {
+    const { graph } = this;
+    if (this.compacting || graph.likesSinceCompaction < Math.max(COMPACT_MIN_LIKES, graph.likeCount * COMPACT_SHARE)) return;
+    this.compacting = this.compact()
+      .catch((err: unknown) => this.log.error({ err }, 'like graph compaction failed'))
+      .finally(() => (this.compacting = undefined));
+  }
+
+  /** Freezes the graph's lists, a slice at a time (see compact-lists.ts). */
+  private async compact(): Promise<void> {
+    const build = this.graph.startCompaction();
+    while (!build.step(performance.now() + COMPACT_SLICE_MS)) {
+      await yieldToEventLoop();
+      if (this.stopped) return;
+    }
+    this.graph.finishCompaction(build);
+  }
+
+  private applyChange(kind: number, ref: number): void {
+    switch (kind) {
+      case CHANGE_KIND.likeDeleted:
+        this.graph.removeLike(ref);
+        break;
+      case CHANGE_KIND.postDeleted:
+        this.graph.markPostGone(ref);
+        break;
+      case CHANGE_KIND.actorStatus: {
+        const row = this.stmt.actorActive.get(ref);
+        if (row) this.graph.setActorActive(ref, row.active === 1);
+        break;
+      }
+    }
+  }
+}
+
+function prepareStatements(db: Database) {
+  return {
+    likes: db
+      .prepare<[number, number], [number, number, number, number, number]>('SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?')
+      .raw(),
+    // A like's post row exists as long as the like does (the pruner keeps liked posts).
+    postsByIds: db
+      .prepare<[string], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id IN (SELECT value FROM json_each(?))')
+      .raw(),
+    changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+    actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),
+    inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
+    maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
+    prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
+    // An estimate for progress logs: a count(*) would scan the whole table first.
+    likeCount: db.prepare<[], { n: number }>('SELECT coalesce(max(id), 0) AS n FROM likes'),
+  };
+}

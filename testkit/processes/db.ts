@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Database, openWriter } from '../../src/store/database.js';
+
+/** A fresh writer database in its own temporary folder, removed by `cleanup`. */
+export function tempDatabase(): { db: Database; dbPath: string; dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'feedgen-test-'));
+  const dbPath = path.join(dir, 'feed.db');
+  const db = openWriter(dbPath, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
+  return {
+    db,
+    dbPath,
+    dir,
+    cleanup: () => {
+      if (db.open) db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every live like as "actor did|rkey|author did|post rkey", sorted: a comparable fingerprint. */
+export function likeFingerprint(db: Database): string[] {
+  return db
+    .prepare<[], { k: string }>(
+      `SELECT a.did || '|' || l.rkey || '|' || pa.did || '|' || p.rkey AS k
+       FROM likes l JOIN actors a ON a.id = l.actor_id JOIN posts p ON p.id = l.post_id JOIN actors pa ON pa.id = p.author_id
+       WHERE l.deleted = 0 ORDER BY k`,
+    )
+    .all()
+    .map((row) => row.k);
+}
