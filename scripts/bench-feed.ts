@@ -17,7 +17,9 @@ import { Rng } from '../testkit/dataset/random.js';
 import { startPlcDirectory } from '../testkit/standins/plc-directory.js';
 import { drawUsersByActivity, runFeedLoad, signTokens } from './bench/feed-load.js';
 import { runPoissonFeedLoad } from './bench/poisson-load.js';
-import { ensureDataset, sumMetric, waitForIngestToSettle } from './bench/ingest-phase.js';
+import { ensureDataset, waitForIngestToSettle } from './bench/ingest-phase.js';
+import { metricTotal } from '../testkit/metrics/prometheus.js';
+import { waitHealthy } from '../testkit/processes/health.js';
 import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../testkit/processes/processes.js';
 
 const PUBLISHER = 'did:plc:benchpublisherxxxxxxxxxx';
@@ -26,6 +28,8 @@ const FEED_URI = `at://${PUBLISHER}/app.bsky.feed.generator/for-you`;
 const FIREHOSE_RATE = 2000;
 const USER_DRAWS = 2000;
 const WARMUP_S = 15;
+/** Far more than start-up takes at the largest size: a bound, so a stuck service ends the run. */
+const STARTUP_TIMEOUT_MS = 30 * 60_000;
 
 const { values } = parseArgs({
   options: {
@@ -100,11 +104,7 @@ async function benchSize(likes: number) {
   const started = Date.now();
   service = spawnBuiltService({ ...env, JETSTREAM_URL: tailUrl });
   service.stderr!.pipe(process.stderr);
-  for (;;) {
-    const health = await fetch(`${base}/xrpc/_health`).then((r) => r.json() as Promise<{ ready: boolean }>, () => undefined);
-    if (health?.ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitHealthy(base, STARTUP_TIMEOUT_MS, `[${likes}] the restarted service ready`, { child: service });
   const startupS = (Date.now() - started) / 1000;
 
   // 3. Load: first pages at a fixed rate, users drawn by activity, ingest going on.
@@ -133,9 +133,9 @@ async function benchSize(likes: number) {
     requests: load.requests,
     non2xx: load.non2xx,
     errors: load.errors,
-    preset: sumMetric(metrics, 'feedgen_ranker_preset', 'preset="cheap"') === 1 ? 'cheap' : 'default',
-    preset_switches: sumMetric(metrics, 'feedgen_ranker_preset_switches_total'),
-    graph_mb: Math.round(sumMetric(metrics, 'feedgen_graph_bytes') / 1e6),
+    preset: metricTotal(metrics, 'feedgen_ranker_preset', { preset: 'cheap' }) === 1 ? 'cheap' : 'default',
+    preset_switches: metricTotal(metrics, 'feedgen_ranker_preset_switches_total'),
+    graph_mb: Math.round(metricTotal(metrics, 'feedgen_graph_bytes') / 1e6),
     poisson_p50_ms: poisson.p50Ms,
     poisson_p99_ms: poisson.p99Ms,
     poisson_rps: Math.round(poisson.rps),

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { configFromEnv } from '../src/config/config.js';
 import { ensureDataset, waitForIngestToSettle } from './bench/ingest-phase.js';
 import { buildService, cpuSeconds, freePort, peakRssMb, REPO_ROOT, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../testkit/processes/processes.js';
+import { round } from './bench/figure-cells.js';
 import { measureRawInsertLimit } from './bench/raw-insert.js';
 
 const { values } = parseArgs({
@@ -74,7 +75,3 @@ console.log(`  end to end / raw        ${figures.ratio_to_raw}`);
 console.log(`  service peak RSS        ${figures.peak_rss_mb} MB`);
 console.log(`  service CPU             ${figures.cpu_s_per_million_events} s per million events`);
 console.log(JSON.stringify(figures));
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits));
-}

@@ -11,15 +11,12 @@
  *
  * Progress goes to stderr; a table and one closing JSON line of the figures to stdout.
  */
-import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startS3Server } from '../testkit/standins/s3-server.js';
-import { ensureDataset } from './bench/ingest-phase.js';
-import { buildService, REPO_ROOT } from '../testkit/processes/processes.js';
+import { startBenchSession } from './bench/bench-session.js';
 import { printReplicaTable, replicaFigures } from './bench/replica-report.js';
 import { type RateRun, runRate } from './bench/replica-run.js';
-import { killChildrenOnExit } from './bench/restore-children.js';
 
 /** The cached bench dataset; a longer or faster run needs more. */
 const MIN_LIKES = 2_000_000;
@@ -55,20 +52,13 @@ if (!Number.isSafeInteger(pollMs) || pollMs < 50) throw new Error('--poll-ms mus
 if (!(sampleMs >= 10)) throw new Error('--sample-ms must be at least 10');
 if (!Number.isSafeInteger(seed)) throw new Error('--seed must be an integer');
 
-killChildrenOnExit();
-const started = performance.now();
-const commandLine = `npm run bench:replica${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-console.error(`${commandLine}\nbuilding the service...`);
-buildService();
-const outDir = path.join(REPO_ROOT, 'bench-output', 'replica');
-rmSync(outDir, { recursive: true, force: true });
+const session = startBenchSession('replica');
+const { outDir } = session;
 
 // One dataset long enough for the fastest rate; the replay server starts it afresh for each primary.
 const framesNeeded = Math.max(...rates) * (warmupS + windowS + SPARE_S);
 const likes = Math.max(MIN_LIKES, Math.ceil(framesNeeded / FRAMES_PER_LIKE / LIKES_STEP) * LIKES_STEP);
-const datasetName = `likes-${likes}-seed${seed}`;
-const generated = !existsSync(path.join(REPO_ROOT, 'bench-output', `${datasetName}.jsonl`));
-const dataset = await ensureDataset({ name: datasetName, seed, likes });
+const dataset = await session.dataset(likes, seed);
 const s3 = await startS3Server({ directory: path.join(outDir, 's3') });
 
 const runs: RateRun[] = [];
@@ -82,18 +72,10 @@ for (const ratePerS of rates) {
 }
 await s3.close();
 
-if (!values.keep) {
-  for (const entry of ['s3', ...rates.flatMap((r) => [`rate-${r}-primary`, ...Array.from({ length: replicas }, (_, i) => `rate-${r}-replica-${i}`)])]) {
-    rmSync(path.join(outDir, entry), { recursive: true, force: true });
-  }
-  if (generated) rmSync(dataset, { force: true });
-}
-
 const settings = { pollMs, sampleMs, warmupS, windowS, replicas };
-const totalMinutes = (performance.now() - started) / 60_000;
-printReplicaTable(runs, settings);
-console.log('');
-console.log(`command: ${commandLine}`);
-console.log(`total:   ${totalMinutes.toFixed(1)} min; logs in ${path.relative(REPO_ROOT, outDir)}/`);
-console.log(JSON.stringify({ ...replicaFigures(runs, settings), total_minutes: Number(totalMinutes.toFixed(1)) }));
-process.exit(0);
+session.finish({
+  keep: values.keep,
+  entries: ['s3', ...rates.flatMap((r) => [`rate-${r}-primary`, ...Array.from({ length: replicas }, (_, i) => `rate-${r}-replica-${i}`)])],
+  printTable: () => printReplicaTable(runs, settings),
+  figures: replicaFigures(runs, settings),
+});

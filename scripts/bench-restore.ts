@@ -15,14 +15,11 @@
  *
  * Progress goes to stderr; a table and one closing JSON line of the figures to stdout.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
 import { startS3Server } from '../testkit/standins/s3-server.js';
-import { ensureDataset } from './bench/ingest-phase.js';
-import { buildService, REPO_ROOT } from '../testkit/processes/processes.js';
-import { killChildrenOnExit } from './bench/restore-children.js';
+import { startBenchSession } from './bench/bench-session.js';
 import { measureRequestCost, type RequestCost } from './bench/restore-cost.js';
 import { databaseBytes, ingestAlone, ingestReplicated } from './bench/restore-ingest.js';
 import { snapshotNow } from './bench/restore-launcher.js';
@@ -59,20 +56,9 @@ if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('--rounds must 
 if (syncIntervals.some((s) => !/^\d+(ms|s|m)$/.test(s))) throw new Error('--sync-intervals: Go durations such as 1s,5s,10s');
 if (!(ratePerS > 0) || !(costSeconds > 0)) throw new Error('--rate and --cost-seconds must be positive');
 
-killChildrenOnExit();
-const started = performance.now();
-const commandLine = `npm run bench:restore${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-console.error(`${commandLine}\nbuilding the service...`);
-buildService();
-const outDir = path.join(REPO_ROOT, 'bench-output', 'restore');
-rmSync(outDir, { recursive: true, force: true });
-mkdirSync(outDir, { recursive: true });
-const generated: string[] = [];
-const dataset = async (count: number) => {
-  const name = `likes-${count}-seed${seed}`;
-  if (!existsSync(path.join(REPO_ROOT, 'bench-output', `${name}.jsonl`))) generated.push(name);
-  return ensureDataset({ name, seed, likes: count });
-};
+const session = startBenchSession('restore');
+const { outDir } = session;
+const dataset = (count: number) => session.dataset(count, seed);
 const s3 = await startS3Server({ directory: path.join(outDir, 's3') });
 /** Each launcher run: its own data folder, bucket prefix and log, named alike. */
 const launcherFor = (name: string) => ({
@@ -117,18 +103,10 @@ for (const syncInterval of syncIntervals) {
 }
 await s3.close();
 
-if (!values.keep) {
-  for (const entry of ['s3', 'ingest-alone', phase2.dataDir, build.dataDir, ...syncIntervals.map((s) => `cost-${s}`)]) {
-    rmSync(path.resolve(outDir, entry), { recursive: true, force: true });
-  }
-  for (const name of generated) rmSync(path.join(REPO_ROOT, 'bench-output', `${name}.jsonl`), { force: true });
-}
-
 const results = { likes, alone, replicated, built, fromWal, fromSnapshot, snapshotBytes, costs, ratePerS, costSeconds };
-const totalMinutes = (performance.now() - started) / 60_000;
-printRestoreTable(results);
-console.log('');
-console.log(`command: ${commandLine}`);
-console.log(`total:   ${totalMinutes.toFixed(1)} min; logs in ${path.relative(REPO_ROOT, outDir)}/`);
-console.log(JSON.stringify({ ...restoreFigures(results), total_minutes: Number(totalMinutes.toFixed(1)) }));
-process.exit(0);
+session.finish({
+  keep: values.keep,
+  entries: ['s3', 'ingest-alone', phase2.dataDir, build.dataDir, ...syncIntervals.map((s) => `cost-${s}`)],
+  printTable: () => printRestoreTable(results),
+  figures: restoreFigures(results),
+});

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllServices } from '../testkit/processes/child-service.js';
-import { type ChaosRow, type ChaosSize, formatTable, scenarioContext } from './chaos/outcome.js';
+import { type ChaosRow, type ChaosSize, errorFigure, formatTable, RAN_TO_ITS_END, scenarioContext } from './chaos/outcome.js';
 import { SCENARIOS } from './chaos/scenarios.js';
 
 const { values } = parseArgs({
@@ -38,7 +38,7 @@ for (const scenario of chosen) {
   try {
     rows.push(...(await scenario.run(ctx)));
   } catch (err) {
-    rows.push({ fault: scenario.name, checked: 'the scenario ran to its end', ok: false, figures: String((err as Error)?.stack ?? err).split('\n').slice(0, 3).join(' / ') });
+    rows.push({ fault: scenario.name, checked: RAN_TO_ITS_END, ok: false, figures: errorFigure(err, true) });
   } finally {
     killAllServices();
     cleanup();

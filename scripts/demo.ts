@@ -14,7 +14,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { metricSamples } from '../testkit/metrics/prometheus.js';
 import { freePort, REPO_ROOT } from '../testkit/processes/processes.js';
 import { describeHealth, healthOf } from '../testkit/processes/health.js';
 import { instructions } from './demo/instructions.js';
@@ -71,7 +73,6 @@ interface Running {
 }
 
 const running: Running = { nodes: [] };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
@@ -201,8 +202,7 @@ async function waitUntilReady(nodes: DemoNode[], timeoutMs: number): Promise<voi
 async function graphLikes(url: string): Promise<number | undefined> {
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const value = /^feedgen_graph_likes (\S+)$/m.exec(text)?.[1];
-    return value === undefined ? undefined : Number(value);
+    return metricSamples(text, 'feedgen_graph_likes')[0]?.value;
   } catch {
     return undefined;
   }

@@ -6,18 +6,15 @@
  *
  * Progress goes to stderr; stdout gets only the final summary.
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { writeDatasetFile } from '../testkit/dataset/file.js';
 import {
   createDatasetStats,
   type DatasetOptions,
   type DatasetStats,
   EVENT_KINDS,
-  generateDatasetChunks,
   type ResolvedDatasetOptions,
   resolveOptions,
 } from '../testkit/dataset/generator.js';
@@ -94,14 +91,6 @@ function parseEndFlag(text: string): number {
   const ms = Date.parse(text);
   if (!rfc3339.test(text) || !Number.isFinite(ms)) throw new UsageError(`--end: not an RFC 3339 time: ${JSON.stringify(text)}`);
   return ms * 1000;
-}
-
-/** Passes chunks through, reporting progress after each. */
-function* withProgress(chunks: Iterable<Buffer>, progress: Progress): Generator<Buffer> {
-  for (const chunk of chunks) {
-    yield chunk;
-    progress.update();
-  }
 }
 
 /** A redrawn bar on a terminal; otherwise a plain line every 10% of the likes. */
@@ -186,11 +175,9 @@ async function main(): Promise<void> {
   const stats = createDatasetStats();
   const progress = new Progress(resolved.likes, stats);
   const startedMs = Date.now();
-  const file = createWriteStream(out);
-  // pipeline pulls a chunk only when the file stream asks for more: that is the backpressure.
-  await pipeline(Readable.from(withProgress(generateDatasetChunks(resolved, stats), progress)), file);
+  const bytes = await writeDatasetFile(out, resolved, { stats, afterChunk: () => progress.update() });
   progress.finish();
-  process.stdout.write(summary(out, resolved, stats, file.bytesWritten, (Date.now() - startedMs) / 1000));
+  process.stdout.write(summary(out, resolved, stats, bytes, (Date.now() - startedMs) / 1000));
 }
 
 main().catch((error: unknown) => {

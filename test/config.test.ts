@@ -19,6 +19,30 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ FLY_REGION: 'syd', PRIMARY_REGION: 'iad', ROLE: 'primary' }).role).toBe('primary');
   });
 
+  it('under Litestream, defaults the database for it; an explicit value still wins', () => {
+    const alone = configFromEnv({});
+    expect([alone.db.walAutocheckpointPages, alone.db.busyTimeoutMs, alone.ingest.writerPauseMs]).toEqual([10_000, 5000, 5]);
+    const under = configFromEnv({ UNDER_LITESTREAM: '1' });
+    expect(under.underLitestream).toBe(true);
+    expect([under.db.walAutocheckpointPages, under.db.busyTimeoutMs, under.ingest.writerPauseMs]).toEqual([0, 30_000, 50]);
+    const set = configFromEnv({ UNDER_LITESTREAM: '1', SQLITE_BUSY_TIMEOUT_MS: '1000', INGEST_WRITER_PAUSE_MS: '7' });
+    expect([set.db.busyTimeoutMs, set.ingest.writerPauseMs]).toEqual([1000, 7]);
+    expect(() => configFromEnv({ UNDER_LITESTREAM: 'yes' })).toThrow(/UNDER_LITESTREAM="yes" must be one of: 0, 1/);
+  });
+
+  it('requires the publisher DID on Fly, and only there', () => {
+    expect(() => configFromEnv({ FLY_APP_NAME: 'feed' })).toThrow(/FEEDGEN_PUBLISHER_DID is required on Fly/);
+    expect(configFromEnv({ FLY_APP_NAME: 'feed', FEEDGEN_PUBLISHER_DID: 'did:plc:abc' }).feedgen.publisherDid).toBe('did:plc:abc');
+    expect(configFromEnv({ FEEDGEN_HOSTNAME: 'feed.example.com' }).feedgen.publisherDid).toBe('did:web:feed.example.com');
+  });
+
+  it('binds :: by default and serves /metrics on the public port unless METRICS_PORT is set', () => {
+    expect(configFromEnv({}).host).toBe('::');
+    expect(configFromEnv({}).metricsPort).toBeUndefined();
+    expect(configFromEnv({ METRICS_PORT: '9091', HOST: '127.0.0.1' })).toMatchObject({ metricsPort: 9091, host: '127.0.0.1' });
+    expect(() => configFromEnv({ METRICS_PORT: '0' })).toThrow(/METRICS_PORT=0 is out of range/);
+  });
+
   it('splits a comma-separated list of Jetstream hosts', () => {
     const config = configFromEnv({ JETSTREAM_URL: ' ws://a:1/subscribe , wss://b/subscribe,' });
     expect(config.ingest.jetstreamUrls).toEqual(['ws://a:1/subscribe', 'wss://b/subscribe']);

@@ -8,6 +8,7 @@ import { seeded } from '../testkit/random.js';
 import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 import { killAllServices, spawnService } from '../testkit/processes/child-service.js';
 import { likeFingerprint } from '../testkit/processes/db.js';
+import { metricTotal } from '../testkit/metrics/prometheus.js';
 import { startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 const LIKES = 20_000;
@@ -52,8 +53,9 @@ describe('crash safety', () => {
     const cleanConfig = testConfig({ JETSTREAM_URL: `${cleanServer.url}/subscribe` });
     dirs.push(cleanConfig.dataDir);
     const clean = await startTestService(cleanConfig, { keepData: true });
-    await waitFor(() => (cleanServer.stats().framesSent === lines.length ? true : undefined), 30_000, 'clean replay sent');
-    await sleep(300);
+    // Every frame read and counted (counts are taken as batches commit), not only sent.
+    const eventsCounted = async () => metricTotal(await clean.service.ctx.metrics.registry.metrics(), 'feedgen_ingest_events_total');
+    await waitFor(async () => ((await eventsCounted()) === lines.length ? true : undefined), 60_000, 'every frame of the clean run ingested');
     await clean.stop();
     await cleanServer.close();
     const expected = fingerprintOf(cleanConfig.dbPath);

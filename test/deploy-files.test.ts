@@ -1,9 +1,11 @@
 /**
  * The Dockerfile and fly.toml cannot be built or deployed here (no Docker engine, no Fly
- * account): these checks hold them to the code's own configuration instead.
+ * account): these checks hold them to the code's own configuration instead, and the Fly
+ * runbook (docs/deploy-fly.md) to the image's command.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +38,30 @@ function finalStageEnv(instructions: { op: string; args: string }[]): Record<str
   return env;
 }
 
+/** The last stage's instructions: what the image runs. */
+function finalStage(instructions: { op: string; args: string }[]): { op: string; args: string }[] {
+  return instructions.slice(instructions.map((i) => i.op).lastIndexOf('FROM'));
+}
+
+/** The repository file a path of the image was copied from (a COPY from the build context, or under the workdir). */
+function repositorySourceOf(stage: { op: string; args: string }[], imagePath: string): string {
+  for (const { op, args } of stage) {
+    if (op !== 'COPY' || args.startsWith('--from')) continue;
+    const parts = args.split(/\s+/);
+    if (parts.length === 2 && parts[1] === imagePath) return parts[0]!;
+  }
+  const workdir = stage.find((i) => i.op === 'WORKDIR')?.args ?? '/';
+  if (imagePath.startsWith(`${workdir}/`)) return imagePath.slice(workdir.length + 1);
+  throw new Error(`no COPY puts ${imagePath} in the image`);
+}
+
+/** Where `npm run build` puts the JavaScript of a source file: tsconfig.build.json's rootDir → outDir. */
+function compiledPath(sourceFile: string): string {
+  const { compilerOptions } = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
+  const relative = path.posix.relative(compilerOptions.rootDir, sourceFile);
+  return path.posix.join(compilerOptions.outDir, relative.replace(/\.ts$/, '.js'));
+}
+
 /** Every environment variable name the source reads through EnvReader or process.env. */
 function namesTheCodeReads(): Set<string> {
   const files = ['src/config/config.ts', 'src/replication/litestream/settings.ts', 'src/replication/litestream/binary.ts'];
@@ -61,13 +87,26 @@ describe('Dockerfile', () => {
     expect(env.DATA_DIR).toBe('/data');
     expect(runs.some((r) => /chown node:node \/data/.test(r))).toBe(true);
     const entrypoint = instructions.find((i) => i.op === 'ENTRYPOINT')!.args;
-    expect(JSON.parse(instructions.find((i) => i.op === 'CMD')!.args)).toEqual(['node', 'dist/launcher.js']);
+    // The launcher's compiled path, as `npm run build` lays out dist/ from src/.
+    const launcher = 'src/bin/launcher.ts';
+    expect(existsSync(fileURLToPath(new URL(`../${launcher}`, import.meta.url)))).toBe(true);
+    expect(JSON.parse(instructions.find((i) => i.op === 'CMD')!.args)).toEqual(['node', compiledPath(launcher)]);
     // The entrypoint drops root (after handing the mounted volume over) before the launcher runs.
-    const script = read(JSON.parse(entrypoint)[0].replace('/app/', ''));
+    const entrypointSource = repositorySourceOf(finalStage(instructions), JSON.parse(entrypoint)[0]);
+    const script = read(entrypointSource);
     expect(script).toMatch(/setpriv --reuid=node --regid=node/);
-    const scriptPath = fileURLToPath(new URL('../scripts/docker-entrypoint.sh', import.meta.url));
+    const scriptPath = fileURLToPath(new URL(`../${entrypointSource}`, import.meta.url));
     expect(statSync(scriptPath).mode & 0o111).not.toBe(0);
     execFileSync('sh', ['-n', scriptPath]); // parses as POSIX sh (throws if not)
+  });
+
+  it('runs compiled JavaScript only: no sources, scripts or TypeScript runner in the image', () => {
+    const copied = finalStage(instructions)
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    for (const folder of ['src', 'scripts', 'test', 'testkit']) expect(copied, folder).not.toContain(folder);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('tsx'); // npm prune --omit=dev leaves dependencies only
   });
 
   it('ships litestream.yml and the Litestream binary package, and ignores local data', () => {
@@ -100,7 +139,9 @@ describe('fly.toml', () => {
     expect(dockerEnv.DATA_DIR).toBe(config.dataDir);
     expect(fly.http_service.force_https).toBe(true);
     expect(fly.http_service.checks.map((c) => c.path)).toContain('/xrpc/_health');
-    expect(fly.metrics).toEqual({ port: config.port, path: '/metrics' });
+    // Scraped where the service serves /metrics: METRICS_PORT when set, else the public port.
+    const metricsPort = fly.env.METRICS_PORT ?? dockerEnv.METRICS_PORT;
+    expect(fly.metrics).toEqual({ port: metricsPort === undefined ? config.port : Number(metricsPort), path: '/metrics' });
     expect(read('src/http/server.ts')).toContain("'/xrpc/_health'");
   });
 
@@ -109,6 +150,13 @@ describe('fly.toml', () => {
     expect(fly.http_service.auto_stop_machines).toBe('off');
     expect(fly.kill_signal).toBe('SIGTERM');
     expect(fly.kill_timeout * 1000).toBeGreaterThan(STOP_GRACE_MS);
+  });
+
+  it("is the runbook's: docs/deploy-fly.md names the image's command and the restore's", () => {
+    const runbook = read('docs/deploy-fly.md');
+    const cmd = (JSON.parse(dockerInstructions(read('Dockerfile')).find((i) => i.op === 'CMD')!.args) as string[]).join(' ');
+    expect(runbook).toContain(`--command "${cmd}"`);
+    expect(runbook).toContain(`node ${compiledPath('src/bin/restore.ts')} --output`);
   });
 
   it('sets only variables the code reads', () => {

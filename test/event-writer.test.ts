@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/store/database.js';
+import type { WriterDb as Database } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import { CHANGE_KIND, POST_FLAGS } from '../src/store/schema.js';
 import type { IngestEvent } from '../src/ingest/events.js';

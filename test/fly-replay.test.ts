@@ -1,3 +1,4 @@
+import { VERSION } from '../src/version.js';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from 'better-sqlite3';
@@ -257,7 +258,7 @@ describe('a primary and a replica behind the edge', () => {
   beforeEach(() => {
     status.lag = 1;
     status.caught = true;
-    replicaFeed.isReady = true;
+    replicaFeed.ready = true;
   });
 
   describe('writes', () => {
@@ -360,7 +361,7 @@ describe('a primary and a replica behind the edge', () => {
       ['behind by more than MAX_REPLICA_LAG', () => void (status.lag = 10.5), 'lag_over_max'],
       ['without a heartbeat yet', () => void (status.lag = undefined), 'lag_unknown'],
       ['never caught up', () => void (status.caught = false), 'not_caught_up'],
-      ['with its feed still loading', () => void (replicaFeed.isReady = false), 'feed_not_ready'],
+      ['with its feed still loading', () => void (replicaFeed.ready = false), 'feed_not_ready'],
     ])('a replica %s hands getFeedSkeleton to the primary', async (_what, makeStale, reason) => {
       makeStale();
       const before = edge.stats();
@@ -380,7 +381,7 @@ describe('a primary and a replica behind the edge', () => {
     });
 
     it('a replayed read to a replica whose feed is not loaded gets 503 NotReady, not a replay', async () => {
-      replicaFeed.isReady = false;
+      replicaFeed.ready = false;
       const res = await fetch(`${replica.url}${SKELETON}`, { headers: { 'fly-replay-src': 'instance=0123456789abcd;region=pri;t=1' } });
       expect(res.status).toBe(503);
       expect(res.headers.get('fly-replay')).toBeNull();
@@ -425,12 +426,12 @@ describe('a primary and a replica behind the edge', () => {
     it('shows the replica lag, and readiness only once caught up', async () => {
       status.lag = undefined;
       status.caught = false;
-      expect(await health(replica.url)).toEqual({ version: 'test', role: 'replica', region: 'rep', ready: false, lag_seconds: null });
+      expect(await health(replica.url)).toEqual({ version: VERSION, role: 'replica', region: 'rep', ready: false, lag_seconds: null });
       status.lag = 2.5;
       expect(await health(replica.url)).toMatchObject({ ready: false, lag_seconds: 2.5 });
       status.caught = true;
       expect(await health(replica.url)).toMatchObject({ ready: true, lag_seconds: 2.5 });
-      replicaFeed.isReady = false;
+      replicaFeed.ready = false;
       expect(await health(replica.url)).toMatchObject({ ready: false });
     });
 

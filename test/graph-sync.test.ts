@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Database, openReader } from '../src/store/database.js';
+import { type AnyDb as Database, openReader, type ReaderDb, type WriterDb } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import { META, MetaTable } from '../src/store/meta.js';
 import { Pruner } from '../src/store/pruner.js';
@@ -125,12 +125,12 @@ function catchUp(sync: GraphSync): number {
 }
 
 describe('GraphSync', () => {
-  let db: Database;
+  let db: WriterDb;
   let dbPath: string;
   let cleanup: () => void;
   let writer: EventWriter;
   let pruner: Pruner;
-  const readers: Database[] = [];
+  const readers: ReaderDb[] = [];
   const log = createLogger('silent');
 
   beforeEach(() => {

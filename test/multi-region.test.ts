@@ -5,6 +5,7 @@
  * and real service JWTs. The tests run in order on one cluster.
  */
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/store/database.js';
@@ -14,8 +15,8 @@ import { LikerCounter } from '../testkit/dataset/demo-stream.js';
 import { type FlyEdge, startFlyEdge } from '../testkit/standins/fly-edge.js';
 import type { JetstreamReplayServer } from '../testkit/standins/jetstream-server.js';
 import { type PlcDirectory, startPlcDirectory } from '../testkit/standins/plc-directory.js';
-import { type FeedRead, keepReading, maxLikeId, type Node, readFeed, restartNode, startNode, tablesIn, waitReady } from '../testkit/processes/cluster.js';
-import { FEED_HOSTNAME, PUBLISHER_DID, registerUser, type SignedUser } from '../testkit/processes/feed-service.js';
+import { clusterEnv, type FeedRead, keepReading, maxLikeId, type Node, readFeed, restartNode, startNode, tablesIn, waitReady } from '../testkit/processes/cluster.js';
+import { registerUser, type SignedUser } from '../testkit/processes/feed-service.js';
 import { likeIds, likeLines, likesIn, primarySuite } from '../testkit/processes/primary.js';
 import { metricValue, waitFor } from '../testkit/processes/service.js';
 
@@ -25,8 +26,6 @@ const LIKES = 12_000;
 const EVENTS_PER_S = 1000;
 const SEND = 'app.bsky.feed.sendInteractions';
 const SEEN = 'app.bsky.feed.defs#interactionSeen';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a primary and two replicas behind the edge', () => {
   const suite = primarySuite();
@@ -42,17 +41,7 @@ describe('a primary and two replicas behind the edge', () => {
   let likeCount: number;
 
   /** What every node shares: the feed's identity, the PLC stand-in, the regions, quick replica timings. */
-  const common = () => ({
-    FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-    FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-    PLC_URL: plc.url,
-    PRIMARY_REGION: 'ams',
-    MAX_REPLICA_LAG: String(MAX_LAG_S),
-    REPLICA_POLL_MS: '200',
-    REPLICA_STALL_MS: '1000',
-    GRAPH_POLL_MS: '100',
-    LOG_LEVEL: 'info',
-  });
+  const common = () => ({ ...clusterEnv(plc, MAX_LAG_S), LOG_LEVEL: 'info' });
   const startReplica = (region: string, port?: number) =>
     startNode(region, {
       ...suite.s3().env(),

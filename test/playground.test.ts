@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/store/database.js';
 import { splitPostUri } from '../src/atproto/identifiers.js';
-import { renderPlaygroundPage } from '../src/playground/page.js';
+import { renderPlaygroundPage } from '../src/http/pages/playground-page.js';
 import { launchChromium } from './support/browser.js';
 import { type DatasetService, FEED_URI, registerUser, startDatasetService } from '../testkit/processes/feed-service.js';
 

@@ -5,7 +5,7 @@
  * persists a count short by the likes that were never removed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/store/database.js';
+import type { WriterDb as Database } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import { META, MetaTable } from '../src/store/meta.js';
 import { Pruner } from '../src/store/pruner.js';

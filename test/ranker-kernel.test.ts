@@ -536,14 +536,15 @@ describe('presets', () => {
   });
 
   it('COLIKE_COUNT is DEFAULT with every weight flat', () => {
-    expect(COLIKE_COUNT).toEqual({
-      ...DEFAULT,
-      seedHalfLifeHours: Number.POSITIVE_INFINITY,
-      seedSpecificityExponent: 0,
-      colikerActivityExponent: 0,
-      candidateHalfLifeHours: Number.POSITIVE_INFINITY,
-      popularityExponent: 0,
-    });
+    // The weights are the exponents (flat at 0) and the half-lives (flat at infinity); every other knob stays.
+    const keys = Object.keys(DEFAULT) as Array<keyof RankerParams>;
+    expect(Object.keys(COLIKE_COUNT).sort()).toEqual([...keys].sort());
+    for (const key of keys) {
+      if (key.endsWith('Exponent')) expect(COLIKE_COUNT[key], key).toBe(0);
+      else if (key.endsWith('HalfLifeHours')) expect(COLIKE_COUNT[key], key).toBe(Number.POSITIVE_INFINITY);
+      else expect(COLIKE_COUNT[key], key).toBe(DEFAULT[key]);
+    }
+    expect(COLIKE_COUNT).not.toEqual(DEFAULT); // DEFAULT's own weights are not flat
   });
 
   it('topK orders by weight, ties by lower id, and cuts at k', () => {

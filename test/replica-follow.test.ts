@@ -5,7 +5,6 @@
 import path from 'node:path';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 import { readLitestreamSettings } from '../src/replication/litestream/settings.js';
@@ -16,6 +15,7 @@ import { ReplicaLayout } from '../src/replication/bucket/layout.js';
 import { objectStoreFor } from '../src/replication/bucket/object-store.js';
 import { likeIds, likeLines, likesIn, primarySuite, startPrimary } from '../testkit/processes/primary.js';
 import { metricValue, startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
+import { withReader } from '../src/store/database.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,12 +36,7 @@ function followerFor(env: Record<string, string>, dbPath: string) {
 }
 
 function integrity(dbPath: string): string {
-  const db = new BetterSqlite3(dbPath, { readonly: true });
-  try {
-    return db.pragma('integrity_check', { simple: true }) as string;
-  } finally {
-    db.close();
-  }
+  return withReader(dbPath, (db) => db.pragma('integrity_check', { simple: true }) as string);
 }
 
 describe('replica follower', () => {

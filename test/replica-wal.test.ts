@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCommits } from '../src/replication/follower/page-writer.js';
 import { readWalFrames, readWalHeader, WAL_HEADER_BYTES, walChecksum, WalFormatError } from '../src/replication/follower/wal.js';
 import { tempDatabase } from '../testkit/processes/db.js';
+import { withReader } from '../src/store/database.js';
 
 /** A real WAL written by SQLite: a table, then `rows` inserts, one transaction each. */
 function realWal(rows: number) {
@@ -32,10 +32,10 @@ describe('WAL reading', () => {
     const copy = path.join(source.dir, 'copy.db');
     fs.writeFileSync(copy, source.checkpointed);
     writeCommits(copy, commits, state.pageSize);
-    const db = new BetterSqlite3(copy, { readonly: true });
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(40);
-    db.close();
+    withReader(copy, (db) => {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(40);
+    });
   });
 
   it('checksums words the same on the fast (aligned) path and the byte-by-byte one', () => {

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 import { createLogger } from '../src/observability/logger.js';
 import { FeedService } from '../src/roles/service.js';
-import { escapeHtml, html, renderStatusPage, sparkline } from '../src/status/page.js';
-import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/status/series.js';
+import { escapeHtml, html, renderStatusPage, sparkline } from '../src/http/pages/status-page.js';
+import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/observability/status/series.js';
 import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
 import { launchChromium } from './support/browser.js';
 import { metricValue, testConfig, waitFor } from '../testkit/processes/service.js';
@@ -112,7 +112,7 @@ describe('status page of a running service', () => {
     const jetstream = await replay(jsonlLines(CAPTURE_FILE));
     // The capture is older than the default retention: keep its likes from being pruned meanwhile.
     const config = testConfig({ JETSTREAM_URL: `${jetstream.url}/subscribe`, RETENTION_DAYS: '3650', ...env });
-    const service = FeedService.create(config, { host: '127.0.0.1', log: createLogger('silent'), statusSampleMs: 0 });
+    const service = FeedService.create(config, { log: createLogger('silent'), statusSampleMs: 0 });
     await service.start();
     cleanups.push(async () => {
       await service.stop();

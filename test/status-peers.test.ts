@@ -4,7 +4,7 @@ import { freePort } from '../testkit/processes/processes.js';
 import { configFromEnv } from '../src/config/config.js';
 import { createLogger } from '../src/observability/logger.js';
 import { FeedService } from '../src/roles/service.js';
-import { peerUrls, readMachines } from '../src/status/peers.js';
+import { peerUrls, readMachines } from '../src/observability/status/peers.js';
 import { startTestService, testConfig } from '../testkit/processes/service.js';
 
 describe('status page peers', () => {
@@ -19,14 +19,14 @@ describe('status page peers', () => {
       asked.push(hostname);
       return Array.from({ length: 25 }, (_, i) => `fdaa:0:1::${(40 - i).toString(16)}`); // newest machine first
     };
-    const onFly = configFromEnv({ FLY_APP_NAME: 'foryou', PORT: '8080' });
+    const onFly = configFromEnv({ FLY_APP_NAME: 'foryou', FEEDGEN_PUBLISHER_DID: 'did:plc:publisher', PORT: '8080' });
     const urls = await peerUrls(onFly, resolve);
     expect(asked).toEqual(['foryou.internal']);
     expect(urls).toHaveLength(20);
     expect(urls[0]).toBe('http://[fdaa:0:1::10]:8080'); // sorted: the same machines in the same order at each sample
     expect(new URL('/xrpc/_health', urls[0]).href).toBe('http://[fdaa:0:1::10]:8080/xrpc/_health');
 
-    const listed = configFromEnv({ FLY_APP_NAME: 'foryou', STATUS_PEERS: 'http://a:1' });
+    const listed = configFromEnv({ FLY_APP_NAME: 'foryou', FEEDGEN_PUBLISHER_DID: 'did:plc:publisher', STATUS_PEERS: 'http://a:1' });
     expect(await peerUrls(listed, resolve)).toEqual(['http://a:1']);
     expect(await peerUrls(configFromEnv({}), resolve)).toEqual([]);
     expect(asked).toHaveLength(1);
@@ -46,7 +46,7 @@ describe('status page peers', () => {
     const port = await freePort();
     const self = `http://127.0.0.1:${port}`;
     const config = testConfig({ PORT: String(port), FLY_REGION: 'iad', STATUS_PEERS: [replica.baseUrl, self, nowhere].join(',') });
-    const primary = FeedService.create(config, { host: '127.0.0.1', log: createLogger('silent'), statusSampleMs: 0 });
+    const primary = FeedService.create(config, { log: createLogger('silent'), statusSampleMs: 0 });
     await primary.start();
     cleanups.push(async () => {
       await primary.stop();

@@ -1,8 +1,8 @@
 import autocannon from 'autocannon';
 import { Secp256k1Keypair } from '@atproto/crypto';
 import { createServiceJwt } from '@atproto/xrpc-server';
-import BetterSqlite3 from 'better-sqlite3';
 import type { PlcDirectory } from '../../testkit/standins/plc-directory.js';
+import { openReader } from '../../src/store/database.js';
 
 export interface LoadResult {
   requests: number;
@@ -21,7 +21,7 @@ export interface LoadResult {
  * result is activity-weighted).
  */
 export function drawUsersByActivity(dbPath: string, draws: number, random: () => number): string[] {
-  const db = new BetterSqlite3(dbPath, { readonly: true });
+  const db = openReader(dbPath);
   try {
     const rows = db
       .prepare<[], { did: string; n: number }>(

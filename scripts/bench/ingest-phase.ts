@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, createWriteStream, renameSync } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { generateDatasetChunks, type DatasetOptions } from '../../testkit/dataset/generator.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatasetOptions } from '../../testkit/dataset/generator.js';
+import { writeDatasetFile } from '../../testkit/dataset/file.js';
+import { metricTotal } from '../../testkit/metrics/prometheus.js';
 import { REPO_ROOT } from '../../testkit/processes/processes.js';
 
 /** A generated dataset under bench-output/, made once per (likes, seed) and reused. */
@@ -12,27 +14,25 @@ export async function ensureDataset(options: DatasetOptions & { name: string }):
   if (existsSync(file)) return file;
   console.error(`generating ${options.likes.toLocaleString()} likes into ${path.relative(REPO_ROOT, file)}...`);
   const partial = `${file}.partial`;
-  const out = createWriteStream(partial);
   let chunks = 0;
-  for (const chunk of generateDatasetChunks(options)) {
-    if (!out.write(chunk)) await once(out, 'drain');
-    if (++chunks % 200 === 0) console.error(`  ${chunks} MiB`);
-  }
-  out.end();
-  await once(out, 'finish');
+  await writeDatasetFile(partial, options, {
+    afterChunk: () => {
+      if (++chunks % 200 === 0) console.error(`  ${chunks} MiB`);
+    },
+  });
   renameSync(partial, file);
   return file;
 }
 
-/** Sum of a Prometheus metric's samples whose label text contains `labelsFilter`. */
-export function sumMetric(text: string, name: string, labelsFilter = ''): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labelsFilter)) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
+/** Frames the service has counted (every outcome) at `metricsUrl`. */
+export async function ingestedEvents(metricsUrl: string): Promise<number> {
+  const text = await fetch(metricsUrl).then((response) => response.text());
+  return metricTotal(text, 'feedgen_ingest_events_total');
+}
+
+/** Polls until the service has taken its first event: start-up is not part of a warm-up. */
+export async function waitForFirstEvent(metricsUrl: string): Promise<void> {
+  while ((await ingestedEvents(metricsUrl).catch(() => 0)) === 0) await sleep(200);
 }
 
 /** Polls /metrics until the ingest counters stop moving for `settleMs`; reports progress on stderr. */
@@ -41,14 +41,14 @@ export async function waitForIngestToSettle(metricsUrl: string, settleMs = 2000)
   let last = { at: Date.now(), events: 0, likesStored: 0 };
   let lastReport = 0;
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const text = await fetch(metricsUrl).then((r) => r.text(), () => undefined);
     if (text === undefined) continue;
-    const events = sumMetric(text, 'feedgen_ingest_events_total');
+    const events = metricTotal(text, 'feedgen_ingest_events_total');
     const now = Date.now();
     if (events > last.events) {
       first ??= { at: last.at, events: last.events };
-      last = { at: now, events, likesStored: sumMetric(text, 'feedgen_ingest_events_total', 'kind="like",outcome="stored"') };
+      last = { at: now, events, likesStored: metricTotal(text, 'feedgen_ingest_events_total', { kind: 'like', outcome: 'stored' }) };
     } else if (first && now - last.at > settleMs) {
       break;
     }

@@ -10,7 +10,7 @@
  *
  * Times are performance.now() milliseconds of this process.
  */
-import BetterSqlite3 from 'better-sqlite3';
+import { openReader, type ReaderDb } from '../../src/store/database.js';
 
 export interface Sample {
   atMs: number;
@@ -59,8 +59,8 @@ export function sampleEvery(everyMs: number, read: () => Promise<number | undefi
  * serve pages from its stale cache); the primary's WAL-mode file keeps one connection.
  */
 export function maxLikeIdReader(dbPath: string, reopen: boolean): { read(): number; close(): void } {
-  const open = () => new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
-  const query = (db: BetterSqlite3.Database) => Number((db.prepare('SELECT max(id) AS id FROM likes').get() as { id: number | null }).id ?? 0);
+  const open = () => openReader(dbPath);
+  const query = (db: ReaderDb) => Number((db.prepare('SELECT max(id) AS id FROM likes').get() as { id: number | null }).id ?? 0);
   if (reopen) {
     return {
       read: () => {

@@ -1,15 +1,15 @@
 /**
- * A read replica as production runs it: the compiled launcher (`node dist/launcher.js`)
+ * A read replica as production runs it: the compiled launcher (`node dist/bin/launcher.js`)
  * with ROLE=replica, its own data folder and port, following the primary's bucket prefix
  * on the local S3 server. Its output goes to a log file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { sumMetric } from './ingest-phase.js';
+import { metricTotal } from '../../testkit/metrics/prometheus.js';
+import { waitHealthy } from '../../testkit/processes/health.js';
 import { cpuSeconds, freePort, REPO_ROOT, stopChild } from '../../testkit/processes/processes.js';
-import { track, unlessExited } from './restore-children.js';
+import { track } from './restore-children.js';
 
 export interface ReplicaOptions {
   dataDir: string;
@@ -56,7 +56,7 @@ export async function startReplica(options: ReplicaOptions): Promise<ReplicaProc
     REPLICA_POLL_MS: String(options.pollMs),
     LOG_LEVEL: 'info',
   };
-  const child = track(spawn(process.execPath, [`${REPO_ROOT}dist/launcher.js`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [`${REPO_ROOT}dist/bin/launcher.js`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const log = createWriteStream(options.logFile);
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
@@ -73,17 +73,8 @@ export async function startReplica(options: ReplicaOptions): Promise<ReplicaProc
 }
 
 /** Resolves once /xrpc/_health says ready: the copy restored, caught up once, the like graph loaded. */
-export function waitUntilReady(replica: ReplicaProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const poll = async () => {
-    while (Date.now() < deadline) {
-      const health = (await fetch(`${replica.baseUrl}/xrpc/_health`).then((r) => r.json(), () => undefined)) as { ready?: boolean } | undefined;
-      if (health?.ready) return;
-      await sleep(200);
-    }
-    throw new Error(`replica not ready within ${timeoutMs} ms`);
-  };
-  return unlessExited(replica.child, 'the replica', poll());
+export async function waitUntilReady(replica: ReplicaProcess, timeoutMs: number): Promise<void> {
+  await waitHealthy(replica.baseUrl, timeoutMs, 'the replica ready', { child: replica.child });
 }
 
 /** The replica's lag as it reports it (`now − heartbeat`), or undefined before its first heartbeat. */
@@ -96,12 +87,12 @@ export async function readCounters(replica: ReplicaProcess): Promise<FollowerCou
   const text = await fetch(`${replica.baseUrl}/metrics`).then((r) => r.text());
   return {
     cpuS: cpuSeconds(replica.pid),
-    GET: sumMetric(text, 'feedgen_replica_store_requests', 'class="GET"'),
-    LIST: sumMetric(text, 'feedgen_replica_store_requests', 'class="LIST"'),
-    appliedBytes: sumMetric(text, 'feedgen_replica_applied_bytes_total'),
-    applySeconds: sumMetric(text, 'feedgen_replica_apply_seconds_sum'),
-    applies: sumMetric(text, 'feedgen_replica_apply_seconds_count'),
-    followErrors: sumMetric(text, 'feedgen_replica_follow_errors_total'),
+    GET: metricTotal(text, 'feedgen_replica_store_requests', { class: 'GET' }),
+    LIST: metricTotal(text, 'feedgen_replica_store_requests', { class: 'LIST' }),
+    appliedBytes: metricTotal(text, 'feedgen_replica_applied_bytes_total'),
+    applySeconds: metricTotal(text, 'feedgen_replica_apply_seconds_sum'),
+    applies: metricTotal(text, 'feedgen_replica_apply_seconds_count'),
+    followErrors: metricTotal(text, 'feedgen_replica_follow_errors_total'),
   };
 }
 

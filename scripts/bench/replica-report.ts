@@ -4,12 +4,14 @@ import type { Percentiles } from './replica-lag.js';
 import type { FollowerCounters } from './replica-process.js';
 import type { RateRun, ReplicaFigures } from './replica-run.js';
 import { HOURS_PER_MONTH, monthlyUsd, USD_PER_1000_REQUESTS } from './restore-cost.js';
+import { cell, count, round } from './figure-cells.js';
 
 /** The Bluesky firehose: the rate the per-month price is quoted at. */
 export const FIREHOSE_RATE = 2000;
 const TARGET_LAG_P99_S = 3;
 const TARGET_USD_PER_MONTH = 2;
 
+/** What the benchmark was asked for, the same for every rate. */
 export interface ReplicaBenchSettings {
   pollMs: number;
   sampleMs: number;
@@ -84,12 +86,12 @@ export function printReplicaTable(runs: RateRun[], settings: ReplicaBenchSetting
     const rows: Array<[string, { heartbeatLag: Percentiles; commitLag: Percentiles }, number]> = run.replicas.map((r, i) => [`#${i}`, r, r.cpuShare]);
     if (run.replicas.length > 1) rows.push(['all', run, mean(run.replicas.map((r) => r.cpuShare))]);
     for (const [label, lag, cpu] of rows) {
-      const cells = [cell(n(run.ratePerS), 11), cell(n(run.primaryEventsPerS), 13), cell(label, 8), cell(triple(lag.heartbeatLag), 28), cell(triple(lag.commitLag), 25)];
+      const cells = [cell(count(run.ratePerS), 11), cell(count(run.primaryEventsPerS), 13), cell(label, 8), cell(triple(lag.heartbeatLag), 28), cell(triple(lag.commitLag), 25)];
       console.log(`${cells.join(' ')} ${cell(`${(cpu * 100).toFixed(1)}%`, 10)}`);
     }
   }
   for (const run of runs.filter((r) => r.commitLag.undelivered > 0)) {
-    console.log(`  at ${n(run.ratePerS)} ev/s, ${run.commitLag.undelivered} commit(s) not on a replica 10 s after the window: counted at the last sample (a lower bound)`);
+    console.log(`  at ${count(run.ratePerS)} ev/s, ${run.commitLag.undelivered} commit(s) not on a replica 10 s after the window: counted at the last sample (a lower bound)`);
   }
   console.log('');
   console.log(`  follower per replica over the window; requests per hour and priced for ${HOURS_PER_MONTH} h (${prices}; a replica makes no PUT)`);
@@ -105,13 +107,13 @@ function followerRow(run: RateRun, r: ReplicaFigures, i: number): string {
   const cost = replicaCost(r.follower, run.windowS);
   const applyMs = r.follower.applies > 0 ? (r.follower.applySeconds / r.follower.applies) * 1000 : Number.NaN;
   return [
-    cell(n(run.ratePerS), 11),
+    cell(count(run.ratePerS), 11),
     cell(`#${i}`, 8),
     cell(`${(run.walSegments / run.windowS).toFixed(2)} (${(run.walIndexes / run.windowS).toFixed(2)})`, 22),
     cell((r.follower.applies / run.windowS).toFixed(2), 10),
     cell((r.follower.GET / run.windowS).toFixed(2), 6),
-    cell(n(cost.getPerHour), 7),
-    cell(n(cost.listPerHour), 7),
+    cell(count(cost.getPerHour), 7),
+    cell(count(cost.listPerHour), 7),
     cell(cost.usdPerMonth.toFixed(2), 8),
     cell((r.follower.appliedBytes / 1e6 / run.windowS).toFixed(2), 13),
     cell(applyMs.toFixed(1), 9),
@@ -127,9 +129,3 @@ export function rateKey(ratePerS: number): string {
 
 const triple = (p: Percentiles) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-const n = (value: number) => Math.round(value).toLocaleString('en-US');
-const cell = (text: string, width: number) => text.padStart(width);
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits));
-}

@@ -10,28 +10,25 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logFields } from '../../src/replication/litestream/run.js';
 import type { S3Server } from '../../testkit/standins/s3-server.js';
-import { sumMetric } from './ingest-phase.js';
+import { ingestedEvents, waitForFirstEvent } from './ingest-phase.js';
 import { commitLag, type CommitLag, maxLikeIdReader, percentiles, type Percentiles, type Sampler, sampleEvery, within } from './replica-lag.js';
 import { counterDelta, type FollowerCounters, healthLagSeconds, readCounters, type ReplicaProcess, startReplica, waitUntilReady } from './replica-process.js';
+import type { ReplicaBenchSettings } from './replica-report.js';
 import { unlessExited } from './restore-children.js';
 import { withReplay } from './restore-ingest.js';
-import { type Launcher, startLauncher } from './restore-launcher.js';
+import { startLauncher } from './restore-launcher.js';
 
 const SYNC_INTERVAL = '1s';
 const READY_TIMEOUT_MS = 120_000;
 /** After the window, how long the replicas get to show the window's last commits. */
 const DRAIN_MS = 10_000;
 
-export interface RateRunOptions {
+/** One rate's run: the benchmark's settings, and where it reads and writes. */
+export interface RateRunOptions extends ReplicaBenchSettings {
   s3: S3Server;
   dataset: string;
   outDir: string;
   ratePerS: number;
-  replicas: number;
-  pollMs: number;
-  warmupS: number;
-  windowS: number;
-  sampleMs: number;
 }
 
 export interface ReplicaFigures {
@@ -80,7 +77,7 @@ export async function runRate(options: RateRunOptions): Promise<RateRun> {
     try {
       const running = <T>(work: Promise<T>) => unlessExited(primary.child, 'the primary', work);
       // 1. The primary takes its first events (its generation is in the bucket by then).
-      await running(waitForEvents(primary));
+      await running(waitForFirstEvent(primary.metricsUrl));
       // 2. The replicas restore the generation and catch up.
       for (let i = 0; i < options.replicas; i += 1) {
         replicas.push(
@@ -110,7 +107,7 @@ export async function runRate(options: RateRunOptions): Promise<RateRun> {
       const counters = async () => ({
         at: performance.now(),
         wallMs: Date.now(),
-        events: await ingestedEvents(primary),
+        events: await ingestedEvents(primary.metricsUrl),
         log: primary.counts(),
         replicas: await Promise.all(replicas.map(readCounters)),
       });
@@ -175,13 +172,4 @@ function walIndexesStarted(logFile: string, fromMs: number, toMs: number): numbe
     if (atMs >= fromMs && atMs <= toMs && fields.position?.endsWith(':0')) count += 1;
   }
   return count;
-}
-
-async function ingestedEvents(primary: Launcher): Promise<number> {
-  return sumMetric(await fetch(primary.metricsUrl).then((r) => r.text()), 'feedgen_ingest_events_total');
-}
-
-/** Polls until the primary has taken its first events: start-up is not part of the warm-up. */
-async function waitForEvents(primary: Launcher): Promise<void> {
-  while ((await ingestedEvents(primary).catch(() => 0)) === 0) await sleep(200);
 }

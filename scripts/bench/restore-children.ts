@@ -2,10 +2,10 @@
  * Every child process the restore benchmark starts, killed with all its descendants when
  * the benchmark exits for any reason. The launcher puts Litestream (and the service under
  * it) in a process group of its own, so killing the launcher's group is not enough: the
- * whole tree is found through /proc and each process killed.
+ * whole tree is found and each process killed.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { descendants } from '../../testkit/processes/process-tree.js';
 
 const tracked = new Set<ChildProcess>();
 
@@ -27,41 +27,13 @@ export function killChildrenOnExit(): void {
 
 /** SIGKILL to `pid` and everything below it, its own process groups included. */
 export function killTree(pid: number): void {
-  for (const target of [pid, ...descendants(pid)]) {
+  for (const target of [pid, ...descendants(pid).map((p) => p.pid)]) {
     try {
       process.kill(target, 'SIGKILL');
     } catch {
       // gone already
     }
   }
-}
-
-/** Children, grandchildren, ... of `root`, from the parent pids in /proc (Linux). */
-function descendants(root: number): number[] {
-  const childrenOf = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    // Fields after "pid (comm) ": state, ppid, ...; comm may hold spaces, hence the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = childrenOf.get(ppid) ?? [];
-    list.push(Number(entry));
-    childrenOf.set(ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of childrenOf.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
 }
 
 /** `work`, or a rejection as soon as `child` exits first (a dead service never settles). */

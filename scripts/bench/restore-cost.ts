@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestClass, S3Server } from '../../testkit/standins/s3-server.js';
-import { sumMetric } from './ingest-phase.js';
+import { ingestedEvents, waitForFirstEvent } from './ingest-phase.js';
 import { unlessExited } from './restore-children.js';
 import { withReplay } from './restore-ingest.js';
 import { startLauncher } from './restore-launcher.js';
@@ -80,18 +80,4 @@ export function monthlyUsd(requestsPerHour: Record<RequestClass, number>): numbe
     usd += (count * HOURS_PER_MONTH * USD_PER_1000_REQUESTS[name]) / 1000;
   }
   return usd;
-}
-
-async function ingestedEvents(metricsUrl: string): Promise<number> {
-  const text = await fetch(metricsUrl).then((response) => response.text());
-  return sumMetric(text, 'feedgen_ingest_events_total');
-}
-
-/** Polls until the service has taken its first event: start-up is not part of the warm-up. */
-async function waitForFirstEvent(metricsUrl: string): Promise<void> {
-  for (;;) {
-    const events = await ingestedEvents(metricsUrl).catch(() => 0);
-    if (events > 0) return;
-    await sleep(200);
-  }
 }

@@ -5,11 +5,11 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { waitForIngestToSettle } from './ingest-phase.js';
 import { freePort, spawnBuiltService, spawnTs, stopChild, waitForLine } from '../../testkit/processes/processes.js';
 import { track, unlessExited } from './restore-children.js';
 import { type LauncherOptions, type LogCounts, startLauncher } from './restore-launcher.js';
+import { withReader } from '../../src/store/database.js';
 
 export interface IngestRate {
   events: number;
@@ -89,12 +89,7 @@ export function sampleWalPeak(dbPath: string, everyMs = 100): { stop(): number }
 
 /** The database's size with every page in the WAL counted: page_count × page_size. */
 export function databaseBytes(dbPath: string): number {
-  const db = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
-  } finally {
-    db.close();
-  }
+  return withReader(dbPath, (db) => (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number));
 }
 
 function rate(settled: { events: number; likesStored: number; seconds: number }): IngestRate {

@@ -1,5 +1,5 @@
 /**
- * The primary as production runs it (`node dist/launcher.js`: Litestream replicating to
+ * The primary as production runs it (`node dist/bin/launcher.js`: Litestream replicating to
  * the local S3 server, the service under it), started for one benchmark phase. Its output
  * goes to a log file, and Litestream's error lines are counted as they come.
  */
@@ -65,7 +65,7 @@ export async function startLauncher(options: LauncherOptions): Promise<Launcher>
   };
   // detached: a group of its own, apart from this benchmark's (the exit hook kills its tree).
   const child = track(
-    spawn(process.execPath, [`${REPO_ROOT}dist/launcher.js`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
+    spawn(process.execPath, [`${REPO_ROOT}dist/bin/launcher.js`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
   );
 
   const counts: LogCounts = { litestreamErrors: 0, litestreamShutdownErrors: 0, litestreamLocked: 0, serviceLocked: 0, walSegments: 0, walSegmentBytes: 0 };

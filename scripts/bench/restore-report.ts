@@ -3,6 +3,7 @@ import type { RequestCost } from './restore-cost.js';
 import { HOURS_PER_MONTH, USD_PER_1000_REQUESTS } from './restore-cost.js';
 import type { IngestRate, ReplicatedIngest } from './restore-ingest.js';
 import type { RestoreMedians } from './restore-timing.js';
+import { cell, count, round } from './figure-cells.js';
 
 export interface RestoreBenchResults {
   likes: number;
@@ -62,9 +63,9 @@ export function printRestoreTable(r: RestoreBenchResults): void {
   const prices = `PUT and LIST $${USD_PER_1000_REQUESTS.PUT}, GET $${USD_PER_1000_REQUESTS.GET} per 1,000; DELETE free`;
 
   console.log('');
-  console.log(`ingest at full speed (${n(r.likes)} likes, ${n(replicated.events)} events)`);
-  console.log(`  without Litestream        ${cell(n(r.alone.eventsPerS), 8)} events/s  (SQLite checkpoints itself every 10,000 pages)`);
-  console.log(`  with Litestream           ${cell(n(replicated.eventsPerS), 8)} events/s  (Litestream checkpoints, sync 1s, to the local S3 server)`);
+  console.log(`ingest at full speed (${count(r.likes)} likes, ${count(replicated.events)} events)`);
+  console.log(`  without Litestream        ${cell(count(r.alone.eventsPerS), 8)} events/s  (SQLite checkpoints itself every 10,000 pages)`);
+  console.log(`  with Litestream           ${cell(count(replicated.eventsPerS), 8)} events/s  (Litestream checkpoints, sync 1s, to the local S3 server)`);
   console.log(`  ratio                     ${cell((replicated.eventsPerS / r.alone.eventsPerS).toFixed(2), 8)}`);
   console.log(`  peak WAL                  ${cell(mb(replicated.peakWalBytes), 8)}           (${mb(built.peakWalBytes)} while building the restore database)`);
   console.log(`  Litestream log            ${cell(both('litestreamLocked'), 8)} "database is locked", ${both('litestreamErrors')} level=ERROR (this run + the build)`);
@@ -76,21 +77,15 @@ export function printRestoreTable(r: RestoreBenchResults): void {
   console.log(restoreRow(`fresh snapshot (${mb(r.snapshotBytes)} lz4)`, fromSnapshot));
   console.log(restoreRow(`first snapshot + ${mb(built.log.walSegmentBytes)} of WAL`, fromWal));
   console.log('');
-  console.log(`S3 requests at ${n(r.ratePerS)} events/s, counted over ${r.costSeconds} s, per hour and priced for ${HOURS_PER_MONTH} h (${prices})`);
+  console.log(`S3 requests at ${count(r.ratePerS)} events/s, counted over ${r.costSeconds} s, per hour and priced for ${HOURS_PER_MONTH} h (${prices})`);
   console.log('  sync     events/s     PUT/h     GET/h    LIST/h  DELETE/h  WAL objects/h   WAL MB/h    $/month');
   for (const cost of r.costs) {
     const q = cost.requestsPerHour;
-    const cells = [cell(n(cost.eventsPerS), 10), cell(n(q.PUT), 9), cell(n(q.GET), 9), cell(n(q.LIST), 9), cell(n(q.DELETE), 9)];
-    cells.push(cell(n(cost.walSegmentsPerHour), 14), cell(n(cost.walMbPerHour), 10), cell(cost.usdPerMonth.toFixed(2), 10));
+    const cells = [cell(count(cost.eventsPerS), 10), cell(count(q.PUT), 9), cell(count(q.GET), 9), cell(count(q.LIST), 9), cell(count(q.DELETE), 9)];
+    cells.push(cell(count(cost.walSegmentsPerHour), 14), cell(count(cost.walMbPerHour), 10), cell(cost.usdPerMonth.toFixed(2), 10));
     console.log(`  ${cost.syncInterval.padEnd(6)} ${cells.join(' ')}`);
   }
   console.log('  (WAL MB before compression; the hourly snapshot and retention sweep fall outside the window: a few requests an hour more)');
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
-const n = (value: number) => Math.round(value).toLocaleString('en-US');
-const cell = (text: string, width: number) => text.padStart(width);
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits));
-}

@@ -8,23 +8,23 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { writeDatasetFile } from '../../testkit/dataset/file.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { maxLikeId } from '../../testkit/processes/cluster.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, registerUser } from '../../testkit/processes/feed-service.js';
+import { FEED_URI, feedIdentityEnv, registerUser } from '../../testkit/processes/feed-service.js';
 import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
-import { waitFor } from '../../testkit/processes/service.js';
 import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
 import { expectedLikes } from './support/expected-likes.js';
 import { megabytes } from './support/megabytes.js';
-import { ingestSettled } from './support/ingest-settled.js';
-import { writeDataset } from './support/dataset-file.js';
+import { waitQuiet } from './support/poll-waits.js';
 import { mountTmpfs, type TmpfsVolume } from './support/tmpfs-volume.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const SIZES = {
   ci: { likes: 30_000, ratePerSec: 1500, fullS: 15, resumeTimeoutS: 60 },
@@ -43,7 +43,8 @@ export const diskFull: ChaosScenario = {
     const size = SIZES[ctx.size];
     const dir = ctx.tempDir();
 
-    const streamFile = await writeDataset(dir, 'stream', { seed: 82, likes: size.likes, endTimeUs: Math.floor(Date.now() / 1000) * 1e6, malformedShare: 0 });
+    const streamFile = path.join(dir, 'stream.jsonl');
+    await writeDatasetFile(streamFile, { seed: 82, likes: size.likes, malformedShare: 0 });
     const { likes: expected, lines } = expectedLikes(streamFile);
     ctx.log(`${lines} lines, ${expected.length} live likes expected; mounting a ${VOLUME_MB} MB tmpfs`);
 
@@ -79,9 +80,7 @@ async function fillWhileIngesting(
       JETSTREAM_URL: `${replay.url}/subscribe`,
       LITESTREAM_PATH: 'disk-full',
       LITESTREAM_MIN_CHECKPOINT_PAGES: String(MIN_CHECKPOINT_PAGES),
-      FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-      FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-      PLC_URL: plc.url,
+      ...feedIdentityEnv(plc),
       LOG_LEVEL: 'info',
     };
     const node = await startWatchedPrimary(env);
@@ -102,9 +101,7 @@ async function fillWhileIngesting(
 
     try {
       // 1. Ingest under way and the feed served, before the disk fills.
-      await waitFor(() => ((maxLikeId(node.dbPath) ?? 0) > size.likes / 4 ? true : undefined), 90_000, 'ingest under way').catch((err: unknown) => {
-        throw new Error(`${String(err)}; output: ${node.primary.output().slice(-2000)}`);
-      });
+      await node.ingestPast(size.likes / 4, 90_000);
       await waitFor(async () => ((await serving()).ok ? true : undefined), 30_000, 'the feed served').catch(() => undefined);
 
       // 2. The volume fills up.
@@ -168,11 +165,11 @@ async function fillWhileIngesting(
       ).catch(() => undefined);
       await waitFor(() => (replay.stats().framesSent >= lines ? true : undefined), size.resumeTimeoutS * 1000 * 3, 'the whole stream sent').catch(() => undefined);
       ctx.log('the whole stream sent');
-      await ingestSettled(node.dbPath, 60_000);
+      await waitQuiet(node.dbPath, 1500, 60_000);
       const stored = likesIn(node.dbPath);
       const storedSet = new Set(stored);
       const missing = expected.filter((like) => !storedSet.has(like)).length;
-      const same = stored.length === expected.length && stored.every((like, i) => like === expected[i]);
+      const same = isDeepStrictEqual(stored, expected);
       checks.check(
         'space returns: ingest resumes by itself and ends with exactly the stream\'s likes',
         resumedAfterS !== undefined && same,
@@ -189,7 +186,7 @@ async function fillWhileIngesting(
       await sleep(3000);
       const restored = await restoreFrom(env, path.join(dir, 'restored.db')).catch((err: unknown) => err as Error);
       const restoredLikes = restored instanceof Error ? [] : likesIn(restored.output);
-      const restoreSame = restoredLikes.length === stored.length && restoredLikes.every((like, i) => like === stored[i]);
+      const restoreSame = isDeepStrictEqual(restoredLikes, stored);
       checks.check(
         'Litestream survives ENOSPC on its shadow WAL: it stays up, catches up, and the bucket restores to the same likes',
         litestreamUp === 1 && caughtUp === true && restoreSame,

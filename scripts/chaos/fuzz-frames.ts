@@ -5,11 +5,12 @@
  * valid stream alone: the same likes stored, every bad frame counted as rejected with
  * the reason it deserves, memory within 2x of the clean run's.
  */
+import { isDeepStrictEqual } from 'node:util';
+import { metricSamples, metricTotal } from '../../testkit/metrics/prometheus.js';
 import { likeLines } from '../../testkit/processes/primary.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { ingestRun } from './support/fuzz-ingest-run.js';
 import { BAD_CATEGORIES, type BadCategory, expectedLikes, fuzzMix, type MixOptions } from './support/fuzz-frame-mix.js';
-import { samples, total } from './support/prometheus-samples.js';
 
 const MAX_FRAME_BYTES = 256 * 1024; // the service's default INGEST_MAX_FRAME_BYTES
 const SEED = 8;
@@ -56,12 +57,12 @@ export const fuzzFrames: ChaosScenario = {
     const expectedFuzzed = [...validLive.values(), ...plan.storedLikes].sort();
     checks.check(
       'stored likes = the valid stream\'s live likes exactly (clean run, and fuzzed run plus its non-TID-key likes)',
-      sameList(clean.likes, expectedClean) && sameList(fuzzed.likes, expectedFuzzed),
+      isDeepStrictEqual(clean.likes, expectedClean) && isDeepStrictEqual(fuzzed.likes, expectedFuzzed),
       `${fuzzed.likes.length} stored of ${expectedFuzzed.length} expected (${plan.storedLikes.length} with non-TID keys); clean ${clean.likes.length} of ${expectedClean.length}; ${difference(fuzzed.likes, expectedFuzzed)}`,
     );
 
-    const rejected = total(fuzzed.metrics, 'feedgen_ingest_rejections_total');
-    const cleanRejected = total(clean.metrics, 'feedgen_ingest_rejections_total');
+    const rejected = metricTotal(fuzzed.metrics, 'feedgen_ingest_rejections_total');
+    const cleanRejected = metricTotal(clean.metrics, 'feedgen_ingest_rejections_total');
     checks.check(
       'sum of feedgen_ingest_rejections_total = the bad frames sent (and none in the clean run)',
       rejected === badFrames && cleanRejected === 0,
@@ -73,8 +74,8 @@ export const fuzzFrames: ChaosScenario = {
       byReason.length === 0,
       byReason.length === 0 ? reasonFigures(plan.byReason) : byReason.join('; '),
     );
-    const rejectedEvents = total(fuzzed.metrics, 'feedgen_ingest_events_total', { outcome: 'rejected' });
-    const ignored = total(fuzzed.metrics, 'feedgen_ingest_events_total', { outcome: 'ignored' }) - total(clean.metrics, 'feedgen_ingest_events_total', { outcome: 'ignored' });
+    const rejectedEvents = metricTotal(fuzzed.metrics, 'feedgen_ingest_events_total', { outcome: 'rejected' });
+    const ignored = metricTotal(fuzzed.metrics, 'feedgen_ingest_events_total', { outcome: 'ignored' }) - metricTotal(clean.metrics, 'feedgen_ingest_events_total', { outcome: 'ignored' });
     checks.check(
       'well-formed but unwanted frames (identity, other collections, updates) are ignored, not rejected',
       ignored === plan.ignored && rejectedEvents === badFrames,
@@ -114,7 +115,7 @@ function* mapFrames(mix: Iterable<{ frame: { data: string | Buffer; binary: bool
 }
 
 function reasonMismatches(metrics: string, expected: Map<string, number>): string[] {
-  const counted = new Map(samples(metrics, 'feedgen_ingest_rejections_total').map((s) => [s.labels.reason!, s.value]));
+  const counted = new Map(metricSamples(metrics, 'feedgen_ingest_rejections_total').map((s) => [s.labels.reason!, s.value]));
   const reasons = new Set([...expected.keys(), ...counted.keys()]);
   return [...reasons].filter((r) => (counted.get(r) ?? 0) !== (expected.get(r) ?? 0)).map((r) => `${r}: ${counted.get(r) ?? 0} counted, ${expected.get(r) ?? 0} expected`);
 }
@@ -125,10 +126,6 @@ function reasonFigures(byReason: Map<string, number>): string {
 
 function categoryFigures(byCategory: Map<BadCategory, number>): string {
   return [...byCategory].map(([c, n]) => `${c} ${n}`).join(', ');
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** A short account of what differs, for the figures column. */

@@ -5,8 +5,10 @@
  * the same data as a clean run.
  */
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnService, type TsChild } from '../../testkit/processes/child-service.js';
-import { metricValue } from '../../testkit/processes/service.js';
+import { metricValue } from '../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
 import { freePort } from '../../testkit/processes/processes.js';
 import type { JetstreamReplayServer } from '../../testkit/standins/jetstream-server.js';
 import { type ChaosContext, type ChaosScenario, Checks } from './outcome.js';
@@ -15,7 +17,7 @@ import { cleanRun } from './support/clean-run.js';
 import { contentDiff, dbContent, likeRowCount, liveLikes, newestCommittedUs } from './support/db-content.js';
 import { medianMax, seconds } from './support/duration-figures.js';
 import { type JetstreamHosts, latestConnection, startJetstreamHosts } from './support/jetstream-hosts.js';
-import { pollUntil, tryRead, waitQuiet } from './support/poll-waits.js';
+import { tryRead, waitQuiet } from './support/poll-waits.js';
 import { checkResume } from './support/resume-cursor.js';
 
 const SIZES = {
@@ -30,8 +32,6 @@ const SLOW_FOR_MS = 5000;
 /** Every wait below: generous, the machine is shared. */
 const WAIT_MS = 60_000;
 const SEED = 8088;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
   ctx: ChaosContext;
@@ -109,7 +109,7 @@ export const jetstreamFaults: ChaosScenario = {
 
       // The end: the rest of the stream at full speed, then the same data as the clean run.
       ctx.log('waiting for the stream to be consumed...');
-      await pollUntil(() => (hosts.streamSent(lines.length) ? true : undefined), (lines.length / RATE_PER_S) * 1000 + WAIT_MS, 'the whole stream to be sent');
+      await waitFor(() => (hosts.streamSent(lines.length) ? true : undefined), (lines.length / RATE_PER_S) * 1000 + WAIT_MS, 'the whole stream to be sent');
       await waitQuiet(run.dbPath, 1500, WAIT_MS);
       const actual = dbContent(run.dbPath);
       const diff = contentDiff(actual, expected);
@@ -120,7 +120,7 @@ export const jetstreamFaults: ChaosScenario = {
       );
       overall.check(...(await connectionCounts(run, rounds)));
     } catch (err) {
-      overall.check('the scenario ran to its end', false, String(err instanceof Error ? err.message : err).split('\n').slice(0, 3).join(' / '));
+      overall.threw(err);
     } finally {
       service.killAll();
       await hosts.closeAll();
@@ -145,7 +145,7 @@ async function dropFirstHost(run: Run): Promise<PhaseResult> {
   hosts.first.dropConnections();
 
   // While the silent host holds the service, nothing new arrives: what is committed is final.
-  await waitFor(run, () => hosts.silent.connectionLog().length > silentBefore, 'a connection to the silent host');
+  await waitWhileRunning(run, () => hosts.silent.connectionLog().length > silentBefore, 'a connection to the silent host');
   await waitQuiet(run.dbPath, 300, WAIT_MS);
   const newestUs = newestCommittedUs(run.dbPath);
   const next = await firstFrameOn(run, hosts.second, secondBefore);
@@ -165,8 +165,8 @@ async function stallSecondHost(run: Run): Promise<PhaseResult> {
   const faultAt = Date.now();
   hosts.second.setFault({ kind: 'stall' });
   try {
-    const closedAt = await waitFor(run, () => hosts.second.connectionLog()[stalledConnection]!.closedAt, 'the stalled connection to be dropped');
-    await waitFor(run, () => hosts.noHandshake.heldHandshakes() > heldBefore, 'a connection to the host without a handshake');
+    const closedAt = await waitWhileRunning(run, () => hosts.second.connectionLog()[stalledConnection]!.closedAt, 'the stalled connection to be dropped');
+    await waitWhileRunning(run, () => hosts.noHandshake.heldHandshakes() > heldBefore, 'a connection to the host without a handshake');
     await waitQuiet(run.dbPath, 300, WAIT_MS);
     const newestUs = newestCommittedUs(run.dbPath);
     const next = await firstFrameOn(run, hosts.first, firstBefore);
@@ -226,15 +226,15 @@ async function connectionCounts(run: Run, rounds: number): Promise<[string, bool
 
 /** The first connection after `before` on `host`, once it has delivered a frame. */
 function firstFrameOn(run: Run, host: JetstreamReplayServer, before: number) {
-  return waitFor(run, () => {
+  return waitWhileRunning(run, () => {
     const connection = host.connectionLog()[before];
     return connection?.firstFrameAt === undefined ? undefined : connection;
   }, `a connection to ${host.url} delivering frames`);
 }
 
 /** Resolves with a truthy value of `check`; fails early if the service exited. */
-function waitFor<T>(run: Run, check: () => T | undefined | false, what: string): Promise<T> {
-  return pollUntil(
+function waitWhileRunning<T>(run: Run, check: () => T | undefined | false, what: string): Promise<T> {
+  return waitFor(
     () => {
       if (run.service.child.exitCode !== null) throw new Error(`service exited:\n${run.service.output().slice(-2000)}`);
       const value = check();
@@ -242,10 +242,9 @@ function waitFor<T>(run: Run, check: () => T | undefined | false, what: string):
     },
     WAIT_MS,
     what,
-    25,
   );
 }
 
 async function likeRowsAbove(run: Run, rows: number, what: string): Promise<void> {
-  await waitFor(run, () => ((tryRead(() => likeRowCount(run.dbPath)) ?? 0) > rows ? true : undefined), what);
+  await waitWhileRunning(run, () => ((tryRead(() => likeRowCount(run.dbPath)) ?? 0) > rows ? true : undefined), what);
 }

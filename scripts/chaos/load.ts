@@ -5,15 +5,17 @@
  * the load and back to the default once it drops, and a bounded p99 (reported).
  */
 import path from 'node:path';
+import { writeDatasetFile } from '../../testkit/dataset/file.js';
+import { metricTotal, metricValue } from '../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
+import { waitHealthy } from '../../testkit/processes/health.js';
 import { freePort } from '../../testkit/processes/processes.js';
 import { waitForIngestToSettle } from '../bench/ingest-phase.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
 import { spawnService } from '../../testkit/processes/child-service.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../testkit/processes/feed-service.js';
-import { metricValue, waitFor } from '../../testkit/processes/service.js';
+import { FEED_URI, feedIdentityEnv, SERVICE_DID } from '../../testkit/processes/feed-service.js';
 import { type ChaosScenario, Checks } from './outcome.js';
-import { writeDataset } from './support/dataset-file.js';
 import { type LoadResult, runFeedLoad } from '../bench/feed-load.js';
 import { feedTokens } from './support/feed-users.js';
 import { fetchMetrics, sampleMetrics } from './support/metrics-sampler.js';
@@ -54,9 +56,10 @@ export const load: ChaosScenario = {
     //    (after the stored cursor, so a reconnection to it skips nothing).
     ctx.log(`generating ${size.likes.toLocaleString()} likes and the firehose tail...`);
     const nowUs = Math.floor(Date.now() / 1000) * 1e6;
-    const dataset = await writeDataset(dir, 'dataset', { seed: 81, likes: size.likes, endTimeUs: nowUs - 10 * 3600e6 });
+    const [dataset, tail] = [path.join(dir, 'dataset.jsonl'), path.join(dir, 'tail.jsonl')];
+    await writeDatasetFile(dataset, { seed: 81, likes: size.likes, endTimeUs: nowUs - 10 * 3600e6 });
     const tailLikes = Math.round(FIREHOSE_RATE * (size.loadSeconds + size.quietMaxSeconds + 120));
-    const tail = await writeDataset(dir, 'tail', { seed: 82, likes: tailLikes, days: 0.1, endTimeUs: nowUs });
+    await writeDatasetFile(tail, { seed: 82, likes: tailLikes, days: 0.1, endTimeUs: nowUs });
 
     const plc = await startPlcDirectory();
     const bulk = await startJetstreamReplay({ file: dataset });
@@ -75,9 +78,7 @@ export const load: ChaosScenario = {
         JETSTREAM_URL: `${bulk.url}/subscribe,${firehose.url}/subscribe`,
         JETSTREAM_RECONNECT_MIN_MS: '50',
         JETSTREAM_RECONNECT_MAX_MS: '500',
-        FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-        FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-        PLC_URL: plc.url,
+        ...feedIdentityEnv(plc),
         FEED_LATENCY_BUDGET_MS: BUDGET_MS,
       });
       ctx.log('ingesting the dataset...');
@@ -86,11 +87,7 @@ export const load: ChaosScenario = {
       bulk.dropConnections();
       await closeBulk();
       await waitFor(async () => (firehose.stats().framesSent > FIREHOSE_RATE * 2 ? true : undefined), 60_000, 'the firehose flowing');
-      await waitFor(
-        async () => ((await fetch(`${base}/xrpc/_health`).then((r) => r.json() as Promise<{ ready: boolean }>, () => undefined))?.ready ? true : undefined),
-        120_000,
-        'service ready',
-      );
+      await waitHealthy(base, 120_000, 'service ready', service);
 
       // 3. Users drawn by activity, each well under the per-user limit at the load's rate.
       const { tokens, oneEach } = await feedTokens(path.join(dataDir, 'feed.db'), plc, SERVICE_DID, {
@@ -176,9 +173,9 @@ function statusesOf(runs: LoadResult[]): Record<string, number> {
 
 /** The preset gauge, the switch counter and the ingest counter in one metrics answer. */
 function presetOf(text: string): PresetSample {
-  let switches = 0;
-  for (const to of ['cheap', 'default']) switches += metricValue(text, 'feedgen_ranker_preset_switches_total', { to });
-  let events = 0;
-  for (const line of text.split('\n')) if (line.startsWith('feedgen_ingest_events_total{')) events += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return { cheap: metricValue(text, 'feedgen_ranker_preset', { preset: 'cheap' }), switches, events };
+  return {
+    cheap: metricValue(text, 'feedgen_ranker_preset', { preset: 'cheap' }),
+    switches: metricTotal(text, 'feedgen_ranker_preset_switches_total'),
+    events: metricTotal(text, 'feedgen_ingest_events_total'),
+  };
 }

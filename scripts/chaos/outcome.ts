@@ -44,6 +44,20 @@ export class Checks {
     this.rows.push({ fault: this.fault, checked, ok, figures });
     return ok;
   }
+
+  /** The failed row of a run that threw before its end. */
+  threw(err: unknown): void {
+    this.check(RAN_TO_ITS_END, false, errorFigure(err));
+  }
+}
+
+/** What the row of a run that threw says it checked. */
+export const RAN_TO_ITS_END = 'the scenario ran to its end';
+
+/** An error's first three lines as one, for the figures column; `withStack` for a failure nobody planned for. */
+export function errorFigure(err: unknown, withStack = false): string {
+  const text = err instanceof Error ? ((withStack ? err.stack : undefined) ?? err.message) : String(err);
+  return text.split('\n').slice(0, 3).join(' / ');
 }
 
 export function scenarioContext(name: string, size: ChaosSize): { ctx: ChaosContext; cleanup: () => void } {

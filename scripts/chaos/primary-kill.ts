@@ -4,10 +4,12 @@
  * run of the same stream, and so must a restore from the bucket.
  */
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Node, restartNode, startNode, waitReady } from '../../testkit/processes/cluster.js';
 import { restoreFrom } from '../../testkit/processes/primary.js';
 import { seeded } from '../../testkit/random.js';
-import { metricValue } from '../../testkit/processes/service.js';
+import { metricValue } from '../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { type ChaosScenario, Checks } from './outcome.js';
@@ -15,7 +17,7 @@ import { chaosStream, disorderUsOf } from './support/chaos-stream.js';
 import { cleanRun } from './support/clean-run.js';
 import { contentDiff, dbContent, likeRowCount, liveLikes, newestCommittedUs } from './support/db-content.js';
 import { medianMax, seconds } from './support/duration-figures.js';
-import { pollUntil, tryRead, waitQuiet } from './support/poll-waits.js';
+import { tryRead, waitQuiet } from './support/poll-waits.js';
 import { checkResume } from './support/resume-cursor.js';
 
 const SIZES = {
@@ -27,8 +29,6 @@ const RATE_PER_S = 1500;
 /** A kill comes this long after the restarted primary is ready and ingesting again. */
 const KILL_AFTER_MS = { min: 200, max: 2500 };
 const READY_TIMEOUT_MS = 120_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const primaryKill: ChaosScenario = {
   name: 'primary-kill',
@@ -71,7 +71,7 @@ export const primaryKill: ChaosScenario = {
         node = run === 0 ? await startNode('ams', env) : restartNode(node!);
         const current = node;
         const readyAt = await waitReady(current, READY_TIMEOUT_MS).then(() => Date.now());
-        const movingAt = await pollUntil(
+        const movingAt = await waitFor(
           () => {
             if (current.process.child.exitCode !== null) throw new Error(`primary exited:\n${current.process.output().slice(-2000)}`);
             const rows = tryRead(() => likeRowCount(dbPath)) ?? 0;
@@ -114,7 +114,7 @@ export const primaryKill: ChaosScenario = {
 
       // 5. Let the last run consume the stream, then compare with the clean run.
       ctx.log('waiting for the stream to be consumed...');
-      await pollUntil(() => (streamDone() ? true : undefined), (lines.length / RATE_PER_S) * 1000 + 120_000, 'the whole stream to be sent');
+      await waitFor(() => (streamDone() ? true : undefined), (lines.length / RATE_PER_S) * 1000 + 120_000, 'the whole stream to be sent');
       await waitQuiet(dbPath, 1500, 60_000);
       const actual = dbContent(dbPath);
       const live = liveLikes(actual);
@@ -144,7 +144,7 @@ export const primaryKill: ChaosScenario = {
         exitCode !== 0 ? `primary exited ${exitCode} on SIGTERM` : restoredDiff || `restored in ${seconds(Date.now() - restoreStarted)} s`,
       );
     } catch (err) {
-      checks.check('the scenario ran to its end', false, String(err instanceof Error ? err.message : err).split('\n').slice(0, 3).join(' / '));
+      checks.threw(err);
     } finally {
       node?.process.killAll();
       await replay.close();

@@ -10,17 +10,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { readFollowState } from '../../src/replication/follower/position-file.js';
+import { LikerCounter } from '../../testkit/dataset/demo-stream.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { healthOf } from '../../testkit/processes/health.js';
-import { maxLikeId, type Node, restartNode, startNode, tablesIn, waitReady } from '../../testkit/processes/cluster.js';
-import { FEED_HOSTNAME, PUBLISHER_DID, registerUser } from '../../testkit/processes/feed-service.js';
+import { clusterEnv, maxLikeId, type Node, restartNode, startNode, tablesIn, waitReady } from '../../testkit/processes/cluster.js';
+import { registerUser } from '../../testkit/processes/feed-service.js';
 import { likeIds, likeLines, restoreFrom } from '../../testkit/processes/primary.js';
-import { waitFor } from '../../testkit/processes/service.js';
-import { type ChaosScenario, Checks } from './outcome.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
+import { type ChaosScenario, Checks, errorFigure } from './outcome.js';
 import { objectsUnder, wipePrefix } from './support/bucket-prefix.js';
 import { checkRestingCopy } from './support/quiescent-copy.js';
 import { keepReadingReplica } from './support/replica-reads.js';
@@ -40,19 +42,15 @@ export const replicaFaults: ChaosScenario = {
     const scratch = ctx.tempDir();
     const s3 = await startS3Server({ directory: path.join(ctx.tempDir(), 's3') });
     const plc = await startPlcDirectory();
-    const replay = await startJetstreamReplay({ lines: likeLines(size.likes, 91), ratePerSec: size.rate });
+    const lines = likeLines(size.likes, 91);
+    const likers = new LikerCounter();
+    lines.forEach((line) => likers.add(line));
+    const replay = await startJetstreamReplay({ lines, ratePerSec: size.rate });
     const litestreamPath = 'chaos-replica';
     const common = {
       ...s3.env(),
       LITESTREAM_PATH: litestreamPath,
-      FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-      FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-      PLC_URL: plc.url,
-      PRIMARY_REGION: 'ams',
-      MAX_REPLICA_LAG: String(MAX_LAG_S),
-      REPLICA_POLL_MS: '200',
-      REPLICA_STALL_MS: '1000',
-      GRAPH_POLL_MS: '100',
+      ...clusterEnv(plc, MAX_LAG_S),
       // The primary's check that the bucket still holds a snapshot of its generation: fast here.
       LITESTREAM_SNAPSHOT_CHECK_MS: '2000',
     };
@@ -65,8 +63,8 @@ export const replicaFaults: ChaosScenario = {
       await waitFor(() => ((maxLikeId(primary.dbPath) ?? 0) > 3000 ? true : undefined), 60_000, 'primary ingesting');
       replica = await startNode('sin', { ...common, DATA_DIR: ctx.tempDir() });
       await waitReady(replica, 90_000);
-      const activeDid = mostActiveLiker(primary.dbPath);
-      const user = await registerUser(plc, activeDid);
+      // The stream's most active liker: a reader whose feed is a real ranking, not the cold-start list.
+      const user = await registerUser(plc, likers.top(1)[0]!);
       const reads = keepReadingReplica(() => replica!.url, user, 150, () => replicaDown);
       ctx.log('primary and replica up; reads going');
 
@@ -87,14 +85,22 @@ export const replicaFaults: ChaosScenario = {
         const ok = Boolean(health?.ready && (health.lag_seconds ?? Infinity) < MAX_LAG_S && (maxLikeId(replica!.dbPath) ?? 0) >= target);
         return { ok, seconds: (Date.now() - started) / 1000, lag: health?.lag_seconds ?? null };
       };
-      /** Runs one fault; an exception (a node that never came back) becomes a failed row. */
-      const phase = async (fault: () => Promise<void>) => {
-        const before = rows.length;
+      /** Runs one fault, its rows under `name`; an exception (a node that never came back) becomes a failed row. */
+      const phase = async (name: string, fault: (checks: Checks) => Promise<void>) => {
+        const checks = new Checks(name);
+        rows.push(checks);
         try {
-          await fault();
+          await fault(checks);
         } catch (err) {
-          (rows[before] ?? rows.at(-1))!.check('the fault ran to its end', false, String((err as Error).message).split('\n').slice(0, 3).join(' / ').slice(0, 400));
+          checks.check('the fault ran to its end', false, errorFigure(err).slice(0, 400));
         }
+      };
+      /** The node killed, its folder emptied (a fresh volume), and started again on it. */
+      const restartEmpty = async (node: Node) => {
+        node.process.killAll();
+        await node.process.exited;
+        wipeContents(node.env.DATA_DIR!);
+        return restartNode(node);
       };
       const resting = async (checks: Checks) => {
         const copy = await checkRestingCopy(replica!.dbPath, scratch).catch((err: Error) => ({ integrity: err.message, likes: -1, generation: '?' }));
@@ -102,9 +108,7 @@ export const replicaFaults: ChaosScenario = {
       };
 
       // (a) The database's objects vanish from the bucket while the replica follows.
-      await phase(async () => {
-        const checks = new Checks('bucket prefix deleted under a following replica');
-        rows.push(checks);
+      await phase('bucket prefix deleted under a following replica', async (checks) => {
         const before = objectsUnder(s3, litestreamPath);
         const generationBefore = readFollowState(replica!.dbPath)?.position.generation;
         ctx.log(`(a) deleting ${before.snapshots.length} snapshots and ${before.wal.length} WAL segments`);
@@ -131,7 +135,7 @@ export const replicaFaults: ChaosScenario = {
         // What a new machine (or a rollback) would restore from the bucket now.
         const restored = path.join(scratch, 'after-wipe.db');
         const target = likeIds(primary.dbPath).length;
-        await new Promise((resolve) => setTimeout(resolve, 3000)); // a couple of sync intervals
+        await sleep(3000); // a couple of sync intervals
         const restore = await restoreFrom(primary.env, restored).then(
           () => ({ likes: likeIds(restored).length, error: '' }),
           (err: Error) => ({ likes: 0, error: err.message.slice(0, 160) }),
@@ -145,9 +149,7 @@ export const replicaFaults: ChaosScenario = {
       });
 
       // (c1) The replica's data folder wiped under it while it runs.
-      await phase(async () => {
-        const checks = new Checks("replica's data folder wiped while it runs");
-        rows.push(checks);
+      await phase("replica's data folder wiped while it runs", async (checks) => {
         ctx.log('(c1) wiping the running replica\'s folder');
         wipeContents(replica!.env.DATA_DIR!);
         const back = await recovered('the wipe of its folder');
@@ -156,15 +158,10 @@ export const replicaFaults: ChaosScenario = {
       });
 
       // (c2) The replica stopped, its folder wiped, started again.
-      await phase(async () => {
-        const checks = new Checks("replica's data folder wiped while stopped");
-        rows.push(checks);
+      await phase("replica's data folder wiped while stopped", async (checks) => {
         ctx.log('(c2) stopping the replica, wiping its folder, starting it');
         replicaDown = true;
-        replica!.process.killAll();
-        await replica!.process.exited;
-        wipeContents(replica!.env.DATA_DIR!);
-        replica = restartNode(replica!);
+        replica = await restartEmpty(replica!);
         await waitFor(async () => ((await healthOf(replica!.url)) ? true : undefined), 60_000, 'replica answering').catch(() => undefined);
         replicaDown = false;
         const back = await recovered('a restart on an empty folder');
@@ -173,15 +170,10 @@ export const replicaFaults: ChaosScenario = {
       });
 
       // (b) The primary on a fresh volume: restored from the bucket at boot, a new generation.
-      await phase(async () => {
-        const checks = new Checks('new generation under the replica (primary on a fresh volume)');
-        rows.push(checks);
+      await phase('new generation under the replica (primary on a fresh volume)', async (checks) => {
         const generationBefore = readFollowState(replica!.dbPath)?.position.generation;
         ctx.log('(b) killing the primary, wiping its volume, starting it');
-        primary.process.killAll();
-        await primary.process.exited;
-        wipeContents(primary.env.DATA_DIR!);
-        primary = restartNode(primary);
+        primary = await restartEmpty(primary);
         await waitReady(primary, 120_000);
         await waitFor(() => (readFollowState(replica!.dbPath)?.position.generation !== generationBefore ? true : undefined), size.recoverMs, 'replica on the new generation').catch(() => undefined);
         const back = await recovered('the new generation');
@@ -235,16 +227,4 @@ function likeRows(dbPath: string): number | string {
 /** Removes everything inside a folder, the folder itself kept (a volume's mount point stays). */
 function wipeContents(dir: string): void {
   for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-}
-
-/** The DID with the most live likes: a reader whose feed is a real ranking, not the cold-start list. */
-function mostActiveLiker(dbPath: string): string {
-  const tables = tablesIn(dbPath);
-  if (!tables) throw new Error('primary database unreadable');
-  const likes = tables.likes!.map((row) => JSON.parse(row) as { actor_id: number; deleted: number });
-  const counts = new Map<number, number>();
-  for (const like of likes) if (!like.deleted) counts.set(like.actor_id, (counts.get(like.actor_id) ?? 0) + 1);
-  const [actorId] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
-  const actor = tables.actors!.map((row) => JSON.parse(row) as { id: number; did: string }).find((a) => a.id === actorId);
-  return actor!.did;
 }

@@ -10,20 +10,21 @@
  * uploaded: it grows with the outage and drains once uploads succeed again.
  */
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { writeDatasetFile } from '../../testkit/dataset/file.js';
+import { metricValue } from '../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { maxLikeId } from '../../testkit/processes/cluster.js';
 import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
-import { metricValue, waitFor } from '../../testkit/processes/service.js';
 import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { megabytes } from './support/megabytes.js';
-import { ingestSettled } from './support/ingest-settled.js';
 import { startPeakSampler } from './support/peak-sampler.js';
-import { writeDataset } from './support/dataset-file.js';
+import { waitQuiet } from './support/poll-waits.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const SIZES = {
   // Litestream checkpoints past 1,000 pages here (8,000 in production): at CI's smaller
@@ -51,7 +52,8 @@ export const s3Outage: ChaosScenario = {
     // 1. A stream long enough to run through every phase, from disk.
     const streamS = 30 + size.baselineS + size.stoppedS + size.errorsS + size.afterS;
     const likes = Math.ceil((size.ratePerSec * streamS) / LINES_PER_LIKE);
-    const streamFile = await writeDataset(dir, 'stream', { seed: 81, likes, endTimeUs: Math.floor(Date.now() / 1000) * 1e6, malformedShare: 0 });
+    const streamFile = path.join(dir, 'stream.jsonl');
+    await writeDatasetFile(streamFile, { seed: 81, likes, malformedShare: 0 });
     ctx.log(`${likes} likes at ${size.ratePerSec} lines/s; starting S3, the replay and the primary`);
 
     const s3 = await startS3Server({ directory: path.join(dir, 's3') });
@@ -84,11 +86,7 @@ export const s3Outage: ChaosScenario = {
       }, 500);
 
       try {
-        await waitFor(async () => ((maxLikeId(node.dbPath) ?? 0) > size.ratePerSec * 2 ? true : undefined), 60_000, 'ingest under way').catch(
-          (err: unknown) => {
-            throw new Error(`${String(err)}; output: ${node.primary.output().slice(-2000)}`);
-          },
-        );
+        await node.ingestPast(size.ratePerSec * 2, 60_000);
         await waitFor(
           async () => ((await node.metric('feedgen_litestream_up')) === 1 && (await node.metric('feedgen_litestream_replica_stalled_seconds'))! < CAUGHT_UP_STALLED_S ? true : undefined),
           30_000,
@@ -172,7 +170,8 @@ export const s3Outage: ChaosScenario = {
         await sleep(size.afterS * 1000);
         const shadowAfter = shadowWalBytes(node.dbPath);
         await replay.close();
-        const settledId = await ingestSettled(node.dbPath, 60_000);
+        await waitQuiet(node.dbPath, 1500, 60_000);
+        const settledId = maxLikeId(node.dbPath) ?? 0;
         const settledAt = Date.now();
         checks.check(
           "Litestream's shadow WAL drains after the catch-up",
@@ -190,10 +189,9 @@ export const s3Outage: ChaosScenario = {
         const restoreStarted = Date.now();
         const restored = await restoreFrom(env, path.join(dir, 'restored.db'));
         const restoredLikes = likesIn(restored.output);
-        const same = restoredLikes.length === primaryLikes.length && restoredLikes.every((like, i) => like === primaryLikes[i]);
         checks.check(
           "a restore from the bucket afterwards equals the primary's likes exactly",
-          same && primaryLikes.length > 0,
+          isDeepStrictEqual(restoredLikes, primaryLikes) && primaryLikes.length > 0,
           `${restoredLikes.length} restored / ${primaryLikes.length} on the primary (newest like id ${settledId}), restore ${((Date.now() - restoreStarted) / 1000).toFixed(1)} s`,
         );
 

@@ -12,20 +12,24 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { writeDatasetFile } from '../../testkit/dataset/file.js';
+import { metricValue } from '../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../testkit/polling/wait-for.js';
+import { waitHealthy } from '../../testkit/processes/health.js';
 import { freePort } from '../../testkit/processes/processes.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
-import { FEED_HOSTNAME, FEED_URI, PUBLISHER_DID, SERVICE_DID } from '../../testkit/processes/feed-service.js';
+import { FEED_URI, feedIdentityEnv, SERVICE_DID } from '../../testkit/processes/feed-service.js';
 import { primaryEnv, startPrimary } from '../../testkit/processes/primary.js';
-import { metricValue, waitFor } from '../../testkit/processes/service.js';
 import { type ChaosScenario, Checks } from './outcome.js';
-import { writeDataset } from './support/dataset-file.js';
 import { generateDataset } from '../../testkit/dataset/generator.js';
 import { runFeedLoad } from '../bench/feed-load.js';
 import { feedTokens } from './support/feed-users.js';
 import { fetchMetrics } from './support/metrics-sampler.js';
-import { descendants, median, sampleProcess } from './support/process-sample.js';
+import { descendants } from '../../testkit/processes/process-tree.js';
+import { median } from './support/duration-figures.js';
+import { sampleProcess } from './support/process-sample.js';
 
 const FIREHOSE_RATE = 2000;
 /** A flat stream: at a constant replay rate, event times keep pace with the wall clock, so the window holds steady. */
@@ -97,7 +101,8 @@ export const soak: ChaosScenario = {
     const spanS = (likes * eventsPerLike) / FIREHOSE_RATE;
     ctx.log(`generating ${likes.toLocaleString()} likes (${eventsPerLike.toFixed(3)} events a like) over ${(spanS / 60).toFixed(1)} minutes of event time...`);
     const endTimeUs = Math.round((Date.now() / 1000 + START_SLACK_S + spanS) * 1e6);
-    const file = await writeDataset(ctx.tempDir(), 'stream', { ...DATASET, likes, days: spanS / 86_400, endTimeUs });
+    const file = path.join(ctx.tempDir(), 'stream.jsonl');
+    await writeDatasetFile(file, { ...DATASET, likes, days: spanS / 86_400, endTimeUs });
     const s3 = await startS3Server();
     const plc = await startPlcDirectory();
     const replay = await startJetstreamReplay({ file, ratePerSec: FIREHOSE_RATE });
@@ -105,14 +110,12 @@ export const soak: ChaosScenario = {
     const base = `http://127.0.0.1:${port}`;
     const env = primaryEnv(s3, `${replay.url}/subscribe`, {
       PORT: String(port),
-      FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-      FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-      PLC_URL: plc.url,
+      ...feedIdentityEnv(plc),
       RETENTION_DAYS: String(retentionMinutes / 1440),
     });
     const launcher = startPrimary(env);
     try {
-      await waitFor(async () => ((await fetch(`${base}/xrpc/_health`).then((r) => r.json() as Promise<{ ready: boolean }>, () => undefined))?.ready ? true : undefined), 120_000, 'primary ready');
+      await waitHealthy(base, 120_000, 'primary ready', launcher);
       const processes = await waitFor(() => {
         const tree = descendants(launcher.child.pid!);
         const litestream = tree.find((p) => p.comm === 'litestream');

@@ -41,6 +41,6 @@ export async function instructions(s: DemoSetting): Promise<string> {
     'Metrics of a replica (lag, like graph, replays, bucket requests):',
     `  curl -s ${via(s.readRegion)} ${s.edgeUrl}/metrics | grep -E '^${WATCHED_METRICS}'`,
     '',
-    'The status page comes with the Fly deployment issue; it is not in this demo yet.',
+    `The status page of each machine, in a browser: ${s.edgeUrl}/ (add fly-prefer-region with a header tool to pick one).`,
   ].join('\n');
 }

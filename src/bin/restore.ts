@@ -2,11 +2,12 @@
  * Point-in-time restore from the primary's Litestream replica into a new file.
  *
  *   npm run restore -- --output restored.db [--timestamp 2026-11-27T08:00:00Z]
+ *   node dist/bin/restore.js --output restored.db   (inside the Docker image)
  *
  * Reads the same environment as the service (DATA_DIR, BUCKET_NAME, AWS_*, LITESTREAM_*),
  * lists the generations found, restores with progress on stderr, checks the result with
  * PRAGMA integrity_check and prints what it holds. It never writes over an existing file.
- * Runbook (README): restore to a new file, stop the primary, swap, start.
+ * Runbook (docs/operations.md): restore to a new file, stop the primary, swap, start.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';

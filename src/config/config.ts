@@ -13,6 +13,12 @@ export interface Config {
   /** On a replica, reads are replayed to the primary when its copy is older than this. */
   maxReplicaLagSeconds: number;
   port: number;
+  /** HTTP bind address. */
+  host: string;
+  /** When set, `/metrics` is served on this port only, not on the public one. */
+  metricsPort: number | undefined;
+  /** Set by the launcher for the service it runs under `litestream replicate -exec`. */
+  underLitestream: boolean;
   dataDir: string;
   dbPath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -90,6 +96,33 @@ export const DEFAULT_JETSTREAM_URLS = [
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Database and writer defaults; each can still be set by its own variable. */
+interface DbProfile {
+  busyTimeoutMs: number;
+  walAutocheckpointPages: number;
+  writerPauseMs: number;
+}
+
+/** The service on its own: SQLite checkpoints itself. */
+const STANDALONE_PROFILE: DbProfile = {
+  busyTimeoutMs: 5000,
+  // 10,000 pages (40 MB): fewer, larger checkpoints; 1,000 cost ingest 12% (bench:ingest).
+  walAutocheckpointPages: 10_000,
+  writerPauseMs: 5,
+};
+
+/** Under `litestream replicate -exec` (the primary in production). */
+const LITESTREAM_PROFILE: DbProfile = {
+  // Litestream's checkpoints hold the write lock for seconds on a large file (a RESTART
+  // copies up to 40 MB of scattered pages): the writer waits for them rather than fail...
+  busyTimeoutMs: 30_000,
+  // Litestream owns checkpoints: SQLite's own would race its WAL copy.
+  walAutocheckpointPages: 0,
+  // ...and leaves gaps long enough for Litestream's own 1 s busy wait to get the lock
+  // (SQLite's busy handler retries after 1, 2, 5, 10 ... 100 ms sleeps).
+  writerPauseMs: 50,
+};
+
 export function configFromEnv(env: Env): Config {
   const read = new EnvReader(env);
 
@@ -103,6 +136,9 @@ export function configFromEnv(env: Env): Config {
   const jetstreamUrls = parseJetstreamUrls(read.string('JETSTREAM_URL', DEFAULT_JETSTREAM_URLS.join(',')), read.problems);
 
   const hostname = read.string('FEEDGEN_HOSTNAME', 'localhost');
+  const flyAppName = read.optionalString('FLY_APP_NAME');
+  const underLitestream = read.oneOf('UNDER_LITESTREAM', ['0', '1'], '0') === '1';
+  const profile = underLitestream ? LITESTREAM_PROFILE : STANDALONE_PROFILE;
   const feedRkeys = read.string('FEEDGEN_FEED_RKEYS', 'for-you').split(',').map((k) => k.trim()).filter((k) => k !== '');
 
   const config: Config = {
@@ -112,10 +148,13 @@ export function configFromEnv(env: Env): Config {
     // The heartbeat moves every second and Litestream uploads every second: a healthy copy is 1-3 s behind.
     maxReplicaLagSeconds: read.number('MAX_REPLICA_LAG', 10, 1, 86_400),
     port: read.int('PORT', 3000, 0, 65535),
+    host: read.string('HOST', '::'),
+    metricsPort: read.optionalInt('METRICS_PORT', 1, 65535),
+    underLitestream,
     dataDir,
     dbPath: path.join(dataDir, 'feed.db'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    flyAppName: read.optionalString('FLY_APP_NAME'),
+    flyAppName,
     statusPeers: parseStatusPeers(read.optionalString('STATUS_PEERS'), read.problems),
     litestreamMetricsUrl: read.optionalString('LITESTREAM_METRICS_URL'),
     litestream: readLitestreamSettings(env, dataDir, read),
@@ -124,9 +163,8 @@ export function configFromEnv(env: Env): Config {
       stallMs: read.int('REPLICA_STALL_MS', 3000, 1000, 3_600_000),
     },
     db: {
-      busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
-      // 10,000 pages (40 MB): fewer, larger checkpoints; 1,000 cost ingest 12% (bench:ingest).
-      walAutocheckpointPages: read.int('SQLITE_WAL_AUTOCHECKPOINT', 10_000, 0, 10_000_000),
+      busyTimeoutMs: read.int('SQLITE_BUSY_TIMEOUT_MS', profile.busyTimeoutMs, 0, 600_000),
+      walAutocheckpointPages: read.int('SQLITE_WAL_AUTOCHECKPOINT', profile.walAutocheckpointPages, 0, 10_000_000),
     },
     ingest: {
       jetstreamUrls,
@@ -134,7 +172,7 @@ export function configFromEnv(env: Env): Config {
       maxFrameBytes: read.int('INGEST_MAX_FRAME_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
       batchMaxEvents: read.int('INGEST_BATCH_SIZE', 10_000, 1, 1_000_000),
       batchMaxWaitMs: read.int('INGEST_BATCH_WAIT_MS', 200, 1, 60_000),
-      writerPauseMs: read.int('INGEST_WRITER_PAUSE_MS', 5, 0, 10_000),
+      writerPauseMs: read.int('INGEST_WRITER_PAUSE_MS', profile.writerPauseMs, 0, 10_000),
       reconnectMinMs: read.int('JETSTREAM_RECONNECT_MIN_MS', 500, 1, 600_000),
       reconnectMaxMs: read.int('JETSTREAM_RECONNECT_MAX_MS', 30_000, 1, 3_600_000),
       stallTimeoutMs: read.int('JETSTREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
@@ -147,7 +185,8 @@ export function configFromEnv(env: Env): Config {
     feedgen: {
       hostname,
       serviceDid: read.string('FEEDGEN_SERVICE_DID', `did:web:${hostname}`),
-      publisherDid: read.string('FEEDGEN_PUBLISHER_DID', `did:web:${hostname}`),
+      // On Fly the feed is public: a record published under a made-up DID would point nowhere.
+      publisherDid: flyAppName ? read.requiredString('FEEDGEN_PUBLISHER_DID', 'on Fly (FLY_APP_NAME is set): the DID of the account that publishes the feed') : read.string('FEEDGEN_PUBLISHER_DID', `did:web:${hostname}`),
       feedRkeys,
       plcUrl: read.string('PLC_URL', 'https://plc.directory'),
       handleResolverUrl: read.string('HANDLE_RESOLVER_URL', 'https://public.api.bsky.app'),

@@ -25,6 +25,18 @@ export class EnvReader {
     return this.raw(name);
   }
 
+  /** A value that has no sensible default here; `why` says when and why it is needed. */
+  requiredString(name: string, why: string): string {
+    const raw = this.raw(name);
+    if (raw === undefined) this.problems.push(`${name} is required ${why}`);
+    return raw ?? '';
+  }
+
+  /** Unset means "not wanted"; a set value is checked like `int`. */
+  optionalInt(name: string, min: number, max: number): number | undefined {
+    return this.raw(name) === undefined ? undefined : this.int(name, min, min, max);
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.raw(name);
     if (raw === undefined) return fallback;

@@ -1,6 +1,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import { type Database, openReader } from '../store/database.js';
+import type { AppContext, Clock } from '../roles/context.js';
+import type { ReaderDb as Database } from '../store/database.js';
 import { SqliteFeedLookup } from './feed-lookup.js';
 import { feedQuality, type QualityRow, ServedLog } from './served-log.js';
 import { GraphSync } from './graph/graph-sync.js';
@@ -54,6 +55,7 @@ export class FeedEngine {
     private readonly config: Config['feed'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly clock: Clock,
     private readonly served: ServedLog,
   ) {
     this.sync = new GraphSync(db, log);
@@ -71,18 +73,18 @@ export class FeedEngine {
       governor: this.governor,
       popular: () => this.popular,
       loopLagMs: () => this.loopLagMs,
+      nowMs: clock,
       onServed: (page) => served.record(page),
     });
   }
 
   /** `served` outlives the engine: a replica's reload keeps what this node served. */
-  static open(dbPath: string, config: Config, metrics: Metrics, log: Logger, served = new ServedLog()): FeedEngine {
-    const reopen = () => openReader(dbPath, config.db);
-    return new FeedEngine(reopen(), reopen, config.feed, metrics, log, served);
+  static open(ctx: Pick<AppContext, 'config' | 'metrics' | 'log' | 'clock' | 'openReader'>, served = new ServedLog()): FeedEngine {
+    return new FeedEngine(ctx.openReader(), ctx.openReader, ctx.config.feed, ctx.metrics, ctx.log, ctx.clock, served);
   }
 
   /** Like-through and show-less rates of the pages this node served, per UTC day and preset. */
-  feedQuality(nowMs = Date.now()): QualityRow[] {
+  feedQuality(nowMs = this.clock()): QualityRow[] {
     const { graph } = this.sync;
     return feedQuality(this.served.pages(nowMs), {
       forEachLike: (user, visit) => {
@@ -138,7 +140,7 @@ export class FeedEngine {
     const user = this.lookup.actorId(did);
     if (user === undefined) return { kind: 'unknown' };
     const preset = this.governor.current;
-        const reasons = explainRanking(this.sync.graph, user, PRESETS[preset], Date.now() / 1000, this.lookup.signals(user), limits);
+        const reasons = explainRanking(this.sync.graph, user, PRESETS[preset], this.clock() / 1000, this.lookup.signals(user), limits);
     if (reasons === undefined) return { kind: 'cold' };
     const posts: ExplainedPost[] = [];
     for (const reason of reasons) {
@@ -184,7 +186,7 @@ export class FeedEngine {
 
   private refreshPopular(): void {
     const started = performance.now();
-    this.popular = computePopular(this.sync.graph, DEFAULT, Date.now() / 1000);
+    this.popular = computePopular(this.sync.graph, DEFAULT, this.clock() / 1000);
     this.popularFromLikes = this.sync.graph.likeCount;
     this.log.debug({ posts: this.popular.length, ms: Math.round(performance.now() - started) }, 'popular list refreshed');
   }

@@ -1,4 +1,5 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { ReaderDb as Database } from '../store/database.js';
 import { postUri } from '../atproto/identifiers.js';
 import type { FeedLookup } from './ranker/feed-ranker.js';
 import type { UserSignals } from './ranker/pipeline.js';

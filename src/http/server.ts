@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { AppContext } from '../roles/context.js';
-import type { FeedEngine } from '../feed/feed-engine.js';
+import type { CurrentFeed } from '../feed/current-feed.js';
 import type { ReplicaStatus } from '../replication/follower/replica-status.js';
 import { RateLimiter } from './rate-limit.js';
 import { replayStaleReads, replayWrites } from './replay-to-primary.js';
@@ -15,12 +15,13 @@ import { playgroundRoute } from './routes/playground.js';
 import { HandleResolver } from '../atproto/handle-resolver.js';
 import { statusRoute } from './routes/status.js';
 import { timeRequests } from './request-timing.js';
-import type { StatusSampler } from '../status/sampler.js';
+import type { StatusSampler } from '../observability/status/sampler.js';
 import { requestId } from './request-id.js';
 import { xrpcErrorHandler } from './xrpc.js';
 
 export interface HttpDeps {
-  feed: FeedEngine | undefined;
+  /** Read at each request: a replica swaps its engine under the app. */
+  feed: CurrentFeed;
   verifyUser: VerifyUser;
   recordInteractions: SendInteractionsDeps['record'];
   /** The follower's view of this replica's copy; undefined on the primary. */
@@ -39,7 +40,10 @@ const FEED_RATE_LIMIT = { perSecond: 10, burst: 30 };
  */
 const ANONYMOUS_RATE_LIMIT = { perSecond: 200, burst: 400 };
 
-/** The HTTP surface: one route per method, wired from the context. */
+/**
+ * The HTTP surface: one route per method, wired from the context. Built once per process,
+ * so its rate limiters keep their state for the life of the process.
+ */
 export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -49,7 +53,8 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   // First, before any body parser: a replica hands every write to the primary unread.
   if (role === 'replica') app.use(replayWrites(ctx));
   app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica));
-  app.get('/metrics', metricsRoute(ctx));
+  // With a metrics port of its own, Prometheus' figures stay off the public port.
+  if (ctx.config.metricsPort === undefined) app.get('/metrics', metricsRoute(ctx));
   if (deps.status) app.get('/', statusRoute(ctx, deps.status));
   app.get(
     '/playground',
@@ -59,7 +64,7 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
   app.get(
     '/xrpc/app.bsky.feed.getFeedSkeleton',
-    ...(role === 'replica' ? [replayStaleReads(ctx, deps.replica, () => deps.feed?.isReady ?? false)] : []),
+    ...(role === 'replica' ? [replayStaleReads(ctx, deps.replica, () => deps.feed.isReady)] : []),
     timeRequests(ctx.metrics.feedRequestSeconds),
     getFeedSkeletonRoute({
       feedgen,
@@ -81,6 +86,17 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   return app;
 }
 
+/** `/metrics` alone, for the internal port that Fly's `[metrics]` section scrapes. */
+export function createMetricsApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsRoute(ctx));
+  app.use((_req, res) => {
+    res.status(404).type('text').send('only /metrics is served on this port\n');
+  });
+  return app;
+}
+
 /**
  * Slow clients: Node's defaults let one trickle its headers for 60 s and its body for
  * 300 s, checked every 30 s, and nothing caps the connections they hold. Our callers
@@ -90,14 +106,28 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
-export function listen(app: Express, port: number, host?: string): Promise<Server> {
+/**
+ * Binds `host` (`::` by default: Fly's private network is IPv6, and on Linux `::` takes
+ * IPv4 as well). Where the machine has no IPv6 at all, `::` falls back to 0.0.0.0.
+ */
+export async function listen(app: Express, port: number, host = '::'): Promise<Server> {
+  try {
+    return await bind(app, port, host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (host !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+    return bind(app, port, '0.0.0.0');
+  }
+}
+
+function bind(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
       app,
     );
     server.once('error', reject);
-    server.listen(port, host ?? '0.0.0.0', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server);
     });

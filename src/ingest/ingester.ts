@@ -4,6 +4,7 @@ import type { StoredCursor } from '../store/meta.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { CursorTracker } from './cursor-tracker.js';
+import type { EventSource, FrameSubscriber } from './event-source.js';
 import { type IngestEvent, WANTED_COLLECTIONS } from './events.js';
 import { JetstreamClient } from './jetstream-client.js';
 import { parseFrame } from './parse.js';
@@ -29,15 +30,18 @@ export interface IngesterDeps {
   storedCursor: StoredCursor;
   metrics: Metrics;
   log: Logger;
+  /** Where frames come from; by default a JetstreamClient on `config.jetstreamUrls`. */
+  source?: EventSource;
 }
 
 /**
- * Jetstream → parse → batch → writer, one transaction per batch with the cursor in
- * it. Batches close by size or by age, so a quiet stream still commits within
- * `batchMaxWaitMs`. One batch is written while the next one fills, on two cores.
+ * Jetstream (an EventSource) → parse → batch → writer, one transaction per batch
+ * with the cursor in it. Batches close by size or by age, so a quiet stream still
+ * commits within `batchMaxWaitMs`. One batch is written while the next one fills,
+ * on two cores.
  */
 export class Ingester {
-  private readonly client: JetstreamClient;
+  private readonly source: EventSource;
   private readonly tracker: CursorTracker;
   private batch: IngestEvent[] = [];
   /** Frames observed since the last commit (events, or ignored frames that still move the cursor). */
@@ -56,15 +60,34 @@ export class Ingester {
   constructor(private readonly deps: IngesterDeps) {
     const { config, log, metrics, storedCursor } = deps;
     this.tracker = new CursorTracker(storedCursor, config.rewindSeconds * 1e6);
-    this.client = new JetstreamClient({
-      urls: config.jetstreamUrls,
-      wantedCollections: WANTED_COLLECTIONS,
+    this.source = deps.source ?? jetstreamSource(config, log);
+    if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
+    this.committedTimeUs = storedCursor.timeUs;
+  }
+
+  start(): void {
+    this.source.start(this.subscriber());
+    this.reportLag();
+    this.lagTimer = setInterval(() => this.reportLag(), LAG_REPORT_MS);
+  }
+
+  /** Stops reading and commits everything read; what cannot be committed is re-read from the cursor next time. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.lagTimer);
+    await this.source.stop();
+    clearTimeout(this.flushTimer);
+    while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0)) {
+      if (!this.inFlight) this.flush();
+      await this.inFlight;
+    }
+    clearTimeout(this.flushTimer);
+  }
+
+  private subscriber(): FrameSubscriber {
+    const { metrics } = this.deps;
+    return {
       cursorFor: (url) => this.tracker.resumeCursor(url),
-      reconnectMinMs: config.reconnectMinMs,
-      reconnectMaxMs: config.reconnectMaxMs,
-      stallTimeoutMs: config.stallTimeoutMs,
-      // The parser rejects oversized frames with a count; this cap only bounds memory.
-      maxPayloadBytes: Math.max(config.maxFrameBytes * 4, 16 * 1024 * 1024),
       onFrame: (data, isBinary, url) => this.onFrame(data, isBinary, url),
       onConnect: (url) => {
         this.tracker.startConnection();
@@ -75,29 +98,7 @@ export class Ingester {
         metrics.jetstreamConnected.set(0);
         this.flush();
       },
-      log,
-    });
-    if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
-    this.committedTimeUs = storedCursor.timeUs;
-  }
-
-  start(): void {
-    this.client.start();
-    this.reportLag();
-    this.lagTimer = setInterval(() => this.reportLag(), LAG_REPORT_MS);
-  }
-
-  /** Stops reading and commits everything read; what cannot be committed is re-read from the cursor next time. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.lagTimer);
-    await this.client.stop();
-    clearTimeout(this.flushTimer);
-    while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0)) {
-      if (!this.inFlight) this.flush();
-      await this.inFlight;
-    }
-    clearTimeout(this.flushTimer);
+    };
   }
 
   private onFrame(data: Buffer, isBinary: boolean, url: string): void {
@@ -116,7 +117,7 @@ export class Ingester {
     if (this.batch.length >= batchMaxEvents) {
       this.flush();
       // The writer is behind: let TCP flow control hold the host back.
-      if (this.batch.length >= batchMaxEvents * MAX_BUFFERED_BATCHES) this.client.pause();
+      if (this.batch.length >= batchMaxEvents * MAX_BUFFERED_BATCHES) this.source.pause();
     } else if (!this.flushTimer && !this.inFlight) {
       this.flushTimer = setTimeout(() => this.flush(), batchMaxWaitMs);
     }
@@ -164,7 +165,7 @@ export class Ingester {
       this.writeFailures = 0;
       metrics.ingestPaused.set(0);
     }
-    if (!this.stopped) this.client.resume();
+    if (!this.stopped) this.source.resume();
     for (const [type, outcomes] of Object.entries(counts)) {
       for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) metrics.ingestEvents.inc({ kind: type, outcome }, n);
     }
@@ -186,7 +187,7 @@ export class Ingester {
     this.writeFailures++;
     metrics.ingestWriteErrors.inc();
     metrics.ingestPaused.set(1);
-    this.client.pause();
+    this.source.pause();
     const delayMs = Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS * 2 ** Math.min(this.writeFailures - 1, 20));
     log.error({ err, failures: this.writeFailures, retryInMs: delayMs, batch: this.batch.length }, 'ingest write failed, paused');
     if (this.stopped) return;
@@ -204,6 +205,20 @@ export class Ingester {
     this.frameCounts.clear();
     this.rejectionCounts.clear();
   }
+}
+
+/** The production source: Jetstream's hosts in fail-over order, for the collections ingest keeps. */
+export function jetstreamSource(config: Config['ingest'], log: Logger): JetstreamClient {
+  return new JetstreamClient({
+    urls: config.jetstreamUrls,
+    wantedCollections: WANTED_COLLECTIONS,
+    reconnectMinMs: config.reconnectMinMs,
+    reconnectMaxMs: config.reconnectMaxMs,
+    stallTimeoutMs: config.stallTimeoutMs,
+    // The parser rejects oversized frames with a count; this cap only bounds memory.
+    maxPayloadBytes: Math.max(config.maxFrameBytes * 4, 16 * 1024 * 1024),
+    log,
+  });
 }
 
 function increment(counts: Map<string, number>, key: string): void {

@@ -1,22 +1,17 @@
 import WebSocket from 'ws';
 import type { Logger } from '../observability/logger.js';
+import type { EventSource, FrameSubscriber } from './event-source.js';
 
 export interface JetstreamClientOptions {
   /** `/subscribe` endpoints, tried in order; a failure moves on to the next. */
   urls: readonly string[];
   wantedCollections: readonly string[];
-  /** The `cursor` to ask a host for, decided at each (re)connection. */
-  cursorFor(url: string): number | undefined;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   /** A connection that delivers nothing for this long is dropped (a stalled host never closes). */
   stallTimeoutMs: number;
   /** Hard cap on one frame; the parser rejects smaller oversized frames itself. */
   maxPayloadBytes: number;
-  onFrame(data: Buffer, isBinary: boolean, url: string): void;
-  /** Called before a reconnection, so buffered work can be committed first. */
-  onDisconnect(url: string, reason: string): void;
-  onConnect(url: string): void;
   log: Logger;
   random?: () => number;
 }
@@ -24,9 +19,9 @@ export interface JetstreamClientOptions {
 /**
  * A Jetstream subscriber that never gives up: fail-over across hosts, capped
  * exponential backoff with full jitter, stall detection, and a cursor chosen
- * afresh at every connection.
+ * afresh at every connection. Each frame's origin is the host's `/subscribe` URL.
  */
-export class JetstreamClient {
+export class JetstreamClient implements EventSource {
   private socket: WebSocket | undefined;
   private hostIndex = 0;
   private failures = 0;
@@ -41,9 +36,9 @@ export class JetstreamClient {
     this.random = options.random ?? Math.random;
   }
 
-  start(): void {
+  start(subscriber: FrameSubscriber): void {
     this.stopped = false;
-    this.connect();
+    this.connect(subscriber);
   }
 
   /** Stops reading: TCP flow control holds the host back while the writer cannot keep up. */
@@ -66,6 +61,8 @@ export class JetstreamClient {
     const socket = this.socket;
     this.socket = undefined;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    // A paused socket would not read the host's close reply, and the close would wait for the force.
+    socket.resume();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => socket.terminate(), 1000);
       socket.once('close', () => {
@@ -76,9 +73,9 @@ export class JetstreamClient {
     });
   }
 
-  private connect(): void {
+  private connect(subscriber: FrameSubscriber): void {
     const base = this.options.urls[this.hostIndex]!;
-    const url = subscribeUrl(base, this.options.wantedCollections, this.options.cursorFor(base));
+    const url = subscribeUrl(base, this.options.wantedCollections, subscriber.cursorFor(base));
     this.options.log.info({ url }, 'jetstream connecting');
     const socket = new WebSocket(url, {
       maxPayload: this.options.maxPayloadBytes,
@@ -90,41 +87,45 @@ export class JetstreamClient {
     this.socket = socket;
     let delivered = false;
 
+    // Only the current connection speaks: after stop(), or from a socket given up on, nothing.
+    const current = () => this.socket === socket;
     socket.on('open', () => {
-      this.options.onConnect(base);
+      if (!current()) return;
+      subscriber.onConnect(base);
       if (this.paused) socket.pause();
       else this.armStallTimer();
     });
     socket.on('message', (data, isBinary) => {
+      if (!current()) return;
       if (!delivered) {
         // A host that delivers is healthy again: the next failure starts a fresh backoff.
         delivered = true;
         this.failures = 0;
       }
       this.armStallTimer();
-      this.options.onFrame(toBuffer(data), isBinary, base);
+      subscriber.onFrame(toBuffer(data), isBinary, base);
     });
     socket.on('error', (err) => {
       this.options.log.warn({ url: base, err: err.message }, 'jetstream connection error');
     });
     socket.on('close', (code, reasonBuffer) => {
-      if (this.socket !== socket) return;
+      if (!current()) return;
       this.socket = undefined;
       this.clearStallTimer();
       const reason = `closed with code ${code}${reasonBuffer.length ? `: ${reasonBuffer.toString()}` : ''}`;
-      this.options.onDisconnect(base, reason);
-      if (!this.stopped) this.scheduleReconnect(reason);
+      subscriber.onDisconnect(base, reason);
+      if (!this.stopped) this.scheduleReconnect(subscriber, reason);
     });
   }
 
-  private scheduleReconnect(reason: string): void {
+  private scheduleReconnect(subscriber: FrameSubscriber, reason: string): void {
     this.failures++;
     // Move to the next host on every failure; with one host this retries it.
     this.hostIndex = (this.hostIndex + 1) % this.options.urls.length;
     const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(this.failures - 1, 30));
     const delayMs = Math.round(this.options.reconnectMinMs / 2 + this.random() * (ceiling - this.options.reconnectMinMs / 2));
     this.options.log.warn({ reason, failures: this.failures, delayMs, next: this.options.urls[this.hostIndex] }, 'jetstream reconnecting');
-    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+    this.reconnectTimer = setTimeout(() => this.connect(subscriber), delayMs);
   }
 
   private armStallTimer(): void {

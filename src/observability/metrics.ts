@@ -158,6 +158,12 @@ export function createMetrics() {
       labelNames: ['class'] as const,
       registers,
     }),
+    replicaPolls: new Counter({
+      name: 'feedgen_replica_polls_total',
+      help: 'Replica: follower polls by outcome (applied, nothing_new, a restore and why, or the reason one failed)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     replicaFollowErrors: new Counter({
       name: 'feedgen_replica_follow_errors_total',
       help: 'Replica: follower polls that failed (the bucket unreachable, a damaged segment)',

@@ -3,7 +3,16 @@ import path from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { migrate } from './schema.js';
 
-export type { Database } from 'better-sqlite3';
+/**
+ * The one place that opens SQLite. Two connection types keep the roles apart: only the
+ * primary's writer thread gets a WriterDb; replicas, the like graph and the feed get a
+ * ReaderDb, so code handed a reader cannot be handed to something that writes.
+ */
+declare const connectionRole: unique symbol;
+export type WriterDb = Database & { readonly [connectionRole]: 'writer' };
+export type ReaderDb = Database & { readonly [connectionRole]: 'reader' };
+/** Either kind, for code that only reads and runs on both sides. */
+export type AnyDb = Database;
 
 export interface DbOptions {
   busyTimeoutMs: number;
@@ -11,11 +20,14 @@ export interface DbOptions {
   walAutocheckpointPages: number;
 }
 
+/** A one-off look at a file (a check, a fingerprint): no waiting for locks is needed. */
+const INSPECTION_BUSY_TIMEOUT_MS = 5000;
+
 /**
  * The one writer connection. WAL so readers never block it; synchronous=NORMAL is
  * durable across a process crash (the WAL is fsynced at checkpoints, as Litestream expects).
  */
-export function openWriter(dbPath: string, options: DbOptions): Database {
+export function openWriter(dbPath: string, options: DbOptions): WriterDb {
   fs.mkdirSync(path.dirname(dbPath), { recursive: true });
   const db = new BetterSqlite3(dbPath);
   try {
@@ -27,18 +39,42 @@ export function openWriter(dbPath: string, options: DbOptions): Database {
     db.pragma('cache_size = -65536'); // KiB: 64 MiB keeps the hot index pages in memory
     db.pragma('temp_store = MEMORY');
     migrate(db);
-    return db;
+    return db as WriterDb;
   } catch (err) {
     db.close();
     throw new Error(`open database ${dbPath}`, { cause: err });
   }
 }
 
-/** A read-only connection: what replicas and the like-graph index get. */
-export function openReader(dbPath: string, options: Pick<DbOptions, 'busyTimeoutMs'>): Database {
+/** A read-only connection to an existing file: what replicas and the like-graph index get. */
+export function openReader(dbPath: string, options: Pick<DbOptions, 'busyTimeoutMs'> = { busyTimeoutMs: INSPECTION_BUSY_TIMEOUT_MS }): ReaderDb {
   const db = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
   db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-  return db;
+  return db as ReaderDb;
+}
+
+/** Opens `dbPath` read-only, runs `read`, and closes the connection whatever happens. */
+export function withReader<T>(dbPath: string, read: (db: ReaderDb) => T): T {
+  const db = openReader(dbPath);
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Read-write, without migrations or pragmas, on a file this process has just made (a
+ * restore's output): closing it then removes the -wal and -shm files a read-only
+ * connection would leave beside it.
+ */
+export function withNewFile<T>(file: string, use: (db: AnyDb) => T): T {
+  const db = new BetterSqlite3(file, { fileMustExist: true });
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
 }
 
 /** Sizes of the database file and its WAL, for metrics (0 when absent). */

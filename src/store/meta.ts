@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { AnyDb as Database } from './database.js';
 
 /** Keys of the `meta` table; values are plain SQLite scalars. */
 export const META = {

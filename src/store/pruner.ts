@@ -1,4 +1,5 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { WriterDb as Database } from './database.js';
 import type { EventWriter } from '../ingest/writer/event-writer.js';
 import { META, type MetaKey, MetaTable } from './meta.js';
 

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { AnyDb as Database } from './database.js';
 
 /**
  * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and

@@ -1,10 +1,9 @@
 import { rmSync } from 'node:fs';
-import { ServiceDidResolver } from '../../src/atproto/did-resolver.js';
 import { createServiceAuth } from '../../src/atproto/service-auth.js';
-import type { AppContext } from '../../src/roles/context.js';
+import { type AppContext, createContext } from '../../src/roles/context.js';
 import { createHttpApp, type HttpDeps, listen } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { CurrentFeed } from '../../src/feed/current-feed.js';
 import type { FeedEngine } from '../../src/feed/feed-engine.js';
 import type { ReplicaStatus } from '../../src/replication/follower/replica-status.js';
 import { metricValue, testConfig } from '../../testkit/processes/service.js';
@@ -26,9 +25,12 @@ export class FakeReplicaStatus implements ReplicaStatus {
 }
 
 /** A feed engine that answers every page with one marked post, so a test sees who served it. */
-export function markedFeed(reqId: string): FeedEngine & { isReady: boolean } {
+export function markedFeed(reqId: string): CurrentFeed & { ready: boolean } {
   const page = { feed: [{ post: `at://did:plc:servedbyxxxxxxxxxxxxxxxxx/app.bsky.feed.post/${reqId}` }], reqId };
-  return { isReady: true, ranker: { skeleton: () => page } } as unknown as FeedEngine & { isReady: boolean };
+  const engine = { isReady: true, ranker: { skeleton: () => page } };
+  const feed = new CurrentFeed(engine as unknown as FeedEngine);
+  // `ready` plays the graph loading (false) or loaded (true).
+  return Object.defineProperty(feed, 'ready', { get: () => engine.isReady, set: (ready: boolean) => (engine.isReady = ready) }) as CurrentFeed & { ready: boolean };
 }
 
 export interface HttpApp {
@@ -45,9 +47,9 @@ export interface HttpApp {
  */
 export async function startHttpApp(env: Record<string, string>, deps: Partial<HttpDeps> = {}): Promise<HttpApp> {
   const config = testConfig(env);
-  const ctx: AppContext = { config, version: 'test', log: createLogger('silent'), metrics: createMetrics() };
-  const auth = createServiceAuth({ serviceDid: config.feedgen.serviceDid, resolver: new ServiceDidResolver({ plcUrl: config.feedgen.plcUrl }) });
-  const app = createHttpApp(ctx, { feed: undefined, verifyUser: auth.verify, recordInteractions: undefined, ...deps });
+  const ctx = createContext(config, { log: createLogger('silent') });
+  const auth = createServiceAuth({ serviceDid: config.feedgen.serviceDid, resolver: ctx.didResolver });
+  const app = createHttpApp(ctx, { feed: new CurrentFeed(), verifyUser: auth.verify, recordInteractions: undefined, ...deps });
   const server = await listen(app, 0, '127.0.0.1');
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,11 +1,12 @@
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { freePort } from './processes.js';
-import { type Health, healthOf } from './health.js';
+import { type Health, waitHealthy } from './health.js';
 import type { FlyEdge } from '../standins/fly-edge.js';
-import { FEED_URI, type SignedUser } from './feed-service.js';
+import type { PlcDirectory } from '../standins/plc-directory.js';
+import { repeatUntilStopped } from '../polling/repeat.js';
+import { FEED_URI, feedIdentityEnv, type SignedUser } from './feed-service.js';
 import { type Primary, startPrimary } from './primary.js';
-import { waitFor } from './service.js';
+import { type ReaderDb, withReader } from '../../src/store/database.js';
 
 /** One machine of the cluster: a launcher (primary under Litestream, or a replica alone) on its own port and folder. */
 export interface Node {
@@ -14,6 +15,21 @@ export interface Node {
   env: Record<string, string>;
   dbPath: string;
   process: Primary;
+}
+
+/**
+ * What every node of a cluster shares: the feed's identity, the primary's region ("ams"),
+ * and replica timings quick enough that a fault and its recovery take seconds.
+ */
+export function clusterEnv(plc: Pick<PlcDirectory, 'url'>, maxLagS: number): Record<string, string> {
+  return {
+    ...feedIdentityEnv(plc),
+    PRIMARY_REGION: 'ams',
+    MAX_REPLICA_LAG: String(maxLagS),
+    REPLICA_POLL_MS: '200',
+    REPLICA_STALL_MS: '1000',
+    GRAPH_POLL_MS: '100',
+  };
 }
 
 /**
@@ -32,27 +48,14 @@ export function restartNode(node: Node): Node {
 }
 
 /** Resolves once the node says ready; fails early if its launcher exits. */
-export async function waitReady(node: Node, timeoutMs: number): Promise<Health> {
-  return waitFor(
-    async () => {
-      if (node.process.child.exitCode !== null) throw new Error(`${node.region} exited:\n${node.process.output().slice(-2000)}`);
-      const health = await healthOf(node.url);
-      return health?.ready ? health : undefined;
-    },
-    timeoutMs,
-    `${node.region} ready`,
-  );
+export function waitReady(node: Node, timeoutMs: number): Promise<Health> {
+  return waitHealthy(node.url, timeoutMs, `${node.region} ready`, node.process);
 }
 
 /** Opens a database file read-only for `read`; undefined while it cannot be read (a replica's file between two applies, say). */
-function readDb<T>(dbPath: string, read: (db: BetterSqlite3.Database) => T): T | undefined {
+function readDb<T>(dbPath: string, read: (db: ReaderDb) => T): T | undefined {
   try {
-    const db = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
-    try {
-      return read(db);
-    } finally {
-      db.close();
-    }
+    return withReader(dbPath, read);
   } catch {
     return undefined;
   }
@@ -109,19 +112,10 @@ export async function readFeed(edge: FlyEdge, region: string, user: SignedUser, 
  * until `stop()`, which resolves with every read.
  */
 export function keepReading(edge: FlyEdge, regions: string[], users: SignedUser[], gapMs: number): { stop: () => Promise<FeedRead[]> } {
-  let stopped = false;
-  const done = (async () => {
-    const reads: FeedRead[] = [];
-    for (let i = 0; !stopped; i++) {
-      reads.push(await readFeed(edge, regions[i % regions.length]!, users[i % users.length]!));
-      await new Promise((resolve) => setTimeout(resolve, gapMs));
-    }
-    return reads;
-  })();
-  return {
-    stop: () => {
-      stopped = true;
-      return done;
-    },
-  };
+  let i = 0;
+  return repeatUntilStopped(() => {
+    const [region, user] = [regions[i % regions.length]!, users[i % users.length]!];
+    i++;
+    return readFeed(edge, region, user);
+  }, gapMs);
 }

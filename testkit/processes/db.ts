@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Database, openWriter } from '../../src/store/database.js';
+import { type AnyDb, openWriter, type WriterDb } from '../../src/store/database.js';
 
 /** A fresh writer database in its own temporary folder, removed by `cleanup`. */
-export function tempDatabase(): { db: Database; dbPath: string; dir: string; cleanup: () => void } {
+export function tempDatabase(): { db: WriterDb; dbPath: string; dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'feedgen-test-'));
   const dbPath = path.join(dir, 'feed.db');
   const db = openWriter(dbPath, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
@@ -20,7 +20,7 @@ export function tempDatabase(): { db: Database; dbPath: string; dir: string; cle
 }
 
 /** Every live like as "actor did|rkey|author did|post rkey", sorted: a comparable fingerprint. */
-export function likeFingerprint(db: Database): string[] {
+export function likeFingerprint(db: AnyDb): string[] {
   return db
     .prepare<[], { k: string }>(
       `SELECT a.did || '|' || l.rkey || '|' || pa.did || '|' || p.rkey AS k

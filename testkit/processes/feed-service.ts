@@ -5,11 +5,14 @@ import { type LexiconDoc, Lexicons } from '@atproto/lexicon';
 import { createServiceJwt } from '@atproto/xrpc-server';
 import type { Config } from '../../src/config/config.js';
 import { openReader } from '../../src/store/database.js';
-import { createDatasetStats, type DatasetStats, generateDataset } from '../dataset/generator.js';
+import { createDatasetStats, type DatasetOptions, type DatasetStats, generateDataset } from '../dataset/generator.js';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../standins/jetstream-server.js';
 import { type PlcDirectory, randomPlcDid, startPlcDirectory } from '../standins/plc-directory.js';
 import { FIXTURES_DIR } from '../fixtures.js';
-import { metricValue, startTestService, testConfig, waitFor } from './service.js';
+import { metricValue } from '../metrics/prometheus.js';
+import { waitFor } from '../polling/wait-for.js';
+import { waitHealthy } from './health.js';
+import { startTestService, testConfig } from './service.js';
 
 export const PUBLISHER_DID = 'did:plc:publisherxxxxxxxxxxxxxxx';
 export const FEED_HOSTNAME = 'feed.example.com';
@@ -49,6 +52,40 @@ export async function registerUser(plc: PlcDirectory, did: string = randomPlcDid
   };
 }
 
+/** The feed's identity, and the PLC stand-in its users' keys resolve through: what every service under test here is given. */
+export function feedIdentityEnv(plc: Pick<PlcDirectory, 'url'>): Record<string, string> {
+  return { FEEDGEN_HOSTNAME: FEED_HOSTNAME, FEEDGEN_PUBLISHER_DID: PUBLISHER_DID, PLC_URL: plc.url };
+}
+
+/** What a service that ranks a generated dataset is fed: the stream on the Jetstream replay stand-in, and the PLC stand-in. */
+export interface DatasetInputs {
+  lines: string[];
+  jetstream: JetstreamReplayServer;
+  plc: PlcDirectory;
+  /** JETSTREAM_URL, the feed's identity, and graph timings quick enough for a test. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startDatasetInputs(dataset: DatasetOptions, stats?: DatasetStats): Promise<DatasetInputs> {
+  const lines = [...generateDataset(dataset, stats)];
+  const jetstream = await startJetstreamReplay({ lines });
+  const plc = await startPlcDirectory();
+  const env = {
+    JETSTREAM_URL: `${jetstream.url}/subscribe`,
+    ...feedIdentityEnv(plc),
+    GRAPH_POLL_MS: '50',
+    // The popular list is computed in the background; started before the ingest, the service's
+    // first list covers only the few likes it had then, until the next refresh.
+    POPULAR_REFRESH_MS: '300',
+  };
+  const close = async () => {
+    await jetstream.close();
+    await plc.close();
+  };
+  return { lines, jetstream, plc, env, close };
+}
+
 export interface DatasetService {
   svc: Awaited<ReturnType<typeof startTestService>>;
   config: Config;
@@ -66,26 +103,12 @@ export interface DatasetService {
  */
 export async function startDatasetService(opts: { seed: number; likes: number; env?: Record<string, string> }): Promise<DatasetService> {
   const stats = createDatasetStats();
-  const endTimeUs = Math.floor(Date.now() / 1000) * 1e6;
-  const lines = [...generateDataset({ seed: opts.seed, likes: opts.likes, endTimeUs }, stats)];
-  const jetstream: JetstreamReplayServer = await startJetstreamReplay({ lines });
-  const plc = await startPlcDirectory();
-  const config = testConfig({
-    JETSTREAM_URL: `${jetstream.url}/subscribe`,
-    FEEDGEN_HOSTNAME: FEED_HOSTNAME,
-    FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
-    PLC_URL: plc.url,
-    GRAPH_POLL_MS: '50',
-    // The popular list is computed in the background; started before the ingest, the service's
-    // first list covers only the few likes it had then, until the next refresh.
-    POPULAR_REFRESH_MS: '300',
-    ...opts.env,
-  });
+  const inputs = await startDatasetInputs({ seed: opts.seed, likes: opts.likes }, stats);
+  const config = testConfig({ ...inputs.env, ...opts.env });
   const svc = await startTestService(config);
   const stop = async () => {
     await svc.stop();
-    await jetstream.close();
-    await plc.close();
+    await inputs.close();
   };
   try {
     const reader = openReader(config.dbPath, { busyTimeoutMs: 1000 });
@@ -98,11 +121,7 @@ export async function startDatasetService(opts: { seed: number; likes: number; e
         20_000,
         'like graph caught up',
       );
-      await waitFor(
-        async () => (((await (await fetch(`${svc.baseUrl}/xrpc/_health`)).json()) as { ready?: boolean }).ready ? true : undefined),
-        20_000,
-        'health ready',
-      );
+      await waitHealthy(svc.baseUrl, 20_000, 'health ready');
       // A popular list refreshed over the whole graph (read in process: HTTP would spend rate-limit tokens).
       const ranker = svc.service.feed!.ranker;
       await waitFor(
@@ -115,7 +134,7 @@ export async function startDatasetService(opts: { seed: number; likes: number; e
           'SELECT a.did FROM likes l JOIN actors a ON a.id = l.actor_id WHERE l.deleted = 0 GROUP BY l.actor_id ORDER BY count(*) DESC LIMIT 1',
         )
         .get()!.did;
-      return { svc, config, plc, stats, activeUser, stop };
+      return { svc, config, plc: inputs.plc, stats, activeUser, stop };
     } finally {
       reader.close();
     }

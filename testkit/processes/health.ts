@@ -1,3 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { waitFor } from '../polling/wait-for.js';
+
 /** What a node's `GET /xrpc/_health` answers. */
 export interface Health {
   version: string;
@@ -16,6 +19,28 @@ export async function healthOf(baseUrl: string): Promise<Health | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The process behind a node, when the caller started it: a wait ends at once if it exits. */
+export interface WatchedProcess {
+  child: ChildProcess;
+  /** What it printed, for the error. */
+  output?: () => string;
+}
+
+/** Resolves with the node's health once it says ready; fails early if `watched` exits first. */
+export function waitHealthy(baseUrl: string, timeoutMs: number, what: string, watched?: WatchedProcess): Promise<Health> {
+  return waitFor(
+    async () => {
+      if (watched && (watched.child.exitCode !== null || watched.child.signalCode !== null)) {
+        throw new Error(`${what}: the process exited (${watched.child.exitCode ?? watched.child.signalCode})${watched.output ? `:\n${watched.output().slice(-2000)}` : ''}`);
+      }
+      const health = await healthOf(baseUrl);
+      return health?.ready ? health : undefined;
+    },
+    timeoutMs,
+    what,
+  );
 }
 
 /** A one-word account of a node's state, for progress lines. */

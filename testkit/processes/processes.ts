@@ -19,11 +19,11 @@ export function buildService(): void {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
 
-/** The compiled service (`node dist/main.js`), as it runs in production. */
+/** The compiled service (`node dist/bin/service.js`), as it runs in production. */
 export function spawnBuiltService(env: Record<string, string>): ChildProcess {
   // BENCH_NODE_FLAGS (say, "--cpu-prof") reaches the service only: for profiling a run.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  return spawn(process.execPath, [...flags, `${REPO_ROOT}dist/main.js`], {
+  return spawn(process.execPath, [...flags, `${REPO_ROOT}dist/bin/service.js`], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

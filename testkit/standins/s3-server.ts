@@ -3,11 +3,12 @@
  * patches/s3rver+3.7.1.patch) standing in for Tigris in tests, benchmarks and the demo.
  * It can go down and come back on the same port with its data, or stay up and answer
  * every request with a 500/503 S3 error (an overloaded or failing store), and counts the
- * requests it answers by class, as an object store bills them.
+ * requests it answers by class, as an object store bills them, keeping the headers of
+ * the last one of each class.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,8 @@ export interface S3Server {
   env(): Record<string, string>;
   /** Requests answered so far, by billing class. */
   requests(): Record<RequestClass, number>;
+  /** The headers of the last request of each class answered so far (names in lower case). */
+  lastHeaders(): Partial<Record<RequestClass, IncomingHttpHeaders>>;
   /** Go down: open connections are cut and new ones refused. Data stays. */
   stop(): Promise<void>;
   /** Come back on the same port with the same data. */
@@ -68,6 +71,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const handle = s3.callback();
 
   const counts: Record<RequestClass, number> = { PUT: 0, GET: 0, LIST: 0, DELETE: 0, OTHER: 0 };
+  const headers: Partial<Record<RequestClass, IncomingHttpHeaders>> = {};
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = options.port ?? 0;
@@ -76,7 +80,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 
   const listen = async () => {
     const next = createServer((req, res) => {
-      counts[requestClass(req)] += 1;
+      const kind = requestClass(req);
+      counts[kind] += 1;
+      headers[kind] = { ...req.headers };
       if (errorStatuses.length === 0) return void handle(req, res);
       const status = errorStatuses[errorsAnswered++ % errorStatuses.length]!;
       // Read the upload before answering, as S3 does, so the connection stays usable.
@@ -116,6 +122,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
     }),
     requests: () => ({ ...counts }),
+    lastHeaders: () => ({ ...headers }),
     stop,
     resume: async () => {
       if (!server) await listen();

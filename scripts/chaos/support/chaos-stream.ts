@@ -4,13 +4,12 @@
 import { generateDataset } from '../../../testkit/dataset/generator.js';
 
 /**
- * A like stream dense in time (the generator's shortest window, about 15 minutes), so a
+ * A like stream ending now, dense in time (the generator's shortest window, about 15 minutes), so a
  * reconnection's rewind of a few seconds replays real events, with one like in ten unliked
  * later, so a replayed create that revived an unliked like would show.
  */
 export function chaosStream(seed: number, likes: number): string[] {
-  const endTimeUs = Math.floor(Date.now() / 1000) * 1e6;
-  return [...generateDataset({ seed, likes, days: 0.01, unlikeShare: 0.1, malformedShare: 0, endTimeUs })];
+  return [...generateDataset({ seed, likes, days: 0.01, unlikeShare: 0.1, malformedShare: 0 })];
 }
 
 /** The `time_us` of a stream line. */

@@ -9,7 +9,7 @@ import { spawnService } from '../../../testkit/processes/child-service.js';
 import { likesIn } from '../../../testkit/processes/primary.js';
 import type { ChaosContext } from '../outcome.js';
 import { type Frame, startFrameListServer } from '../../../testkit/standins/frame-list-server.js';
-import { total } from './prometheus-samples.js';
+import { metricTotal } from '../../../testkit/metrics/prometheus.js';
 
 export interface IngestRun {
   /** VmHWM of the service process when the last frame was counted. */
@@ -38,7 +38,7 @@ export async function ingestRun(ctx: ChaosContext, label: string, frames: () => 
     for (;;) {
       if (service.child.exitCode !== null || service.child.signalCode !== null) break;
       metrics = await fetch(`${base}/metrics`).then((r) => r.text()).catch(() => '');
-      counted = total(metrics, 'feedgen_ingest_events_total');
+      counted = metricTotal(metrics, 'feedgen_ingest_events_total');
       if (counted >= frameCount) break;
       if (Date.now() - started > timeoutMs) break;
       if (Date.now() - lastLog > 10_000) {

@@ -2,6 +2,8 @@
  * Reads a few numbers every interval in the background and keeps, per phase, their
  * peak and last value: what a scenario reports about a resource during a fault.
  */
+import { repeatUntilStopped } from '../../../testkit/polling/repeat.js';
+
 export type Reading = Record<string, number>;
 
 export interface PeakSampler {
@@ -17,20 +19,17 @@ export function startPeakSampler(read: () => Promise<Reading | undefined>, inter
   const byPhase = new Map<string, Reading>();
   let current = 'start';
   let last: Reading = {};
-  let stopped = false;
 
-  const loop = (async () => {
-    while (!stopped) {
-      const reading = await read().catch(() => undefined);
-      if (reading) {
-        last = reading;
-        const peaks = byPhase.get(current) ?? {};
-        for (const [name, value] of Object.entries(reading)) peaks[name] = Math.max(peaks[name] ?? -Infinity, value);
-        byPhase.set(current, peaks);
-      }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  const loop = repeatUntilStopped(async () => {
+    const reading = await read().catch(() => undefined);
+    if (reading) {
+      last = reading;
+      const peaks = byPhase.get(current) ?? {};
+      for (const [name, value] of Object.entries(reading)) peaks[name] = Math.max(peaks[name] ?? -Infinity, value);
+      byPhase.set(current, peaks);
     }
-  })();
+    return undefined; // kept per phase above, not as a series
+  }, intervalMs);
 
   return {
     phase: (name) => {
@@ -39,8 +38,7 @@ export function startPeakSampler(read: () => Promise<Reading | undefined>, inter
     peaks: (phase) => ({ ...(byPhase.get(phase) ?? {}) }),
     last: () => ({ ...last }),
     stop: async () => {
-      stopped = true;
-      await loop;
+      await loop.stop();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What a soak watches in a running process, read from /proc (Linux): resident memory
- * and open file descriptors, and the processes under a launcher (Litestream, the service).
+ * and open file descriptors.
  */
 import fs from 'node:fs';
 
@@ -20,40 +20,4 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Every process below `pid`, with its command name (`litestream`, `node`...). */
-export function descendants(pid: number): Array<{ pid: number; comm: string }> {
-  const found: Array<{ pid: number; comm: string }> = [];
-  const visit = (parent: number) => {
-    let children: number[] = [];
-    try {
-      for (const task of fs.readdirSync(`/proc/${parent}/task`)) {
-        children.push(...fs.readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-      }
-    } catch {
-      return; // gone
-    }
-    children = [...new Set(children)];
-    for (const child of children) {
-      let comm = '';
-      try {
-        comm = fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim();
-      } catch {
-        continue;
-      }
-      found.push({ pid: child, comm });
-      visit(child);
-    }
-  };
-  visit(pid);
-  return found;
-}
-
-/** Median of a list of numbers (NaN when empty). */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

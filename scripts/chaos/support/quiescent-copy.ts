@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { readFollowState } from '../../../src/replication/follower/position-file.js';
+import { withReader } from '../../../src/store/database.js';
 
 export interface RestingCheck {
   /** PRAGMA integrity_check of the resting copy ("ok" when sound). */
@@ -39,12 +39,9 @@ export async function checkRestingCopy(dbPath: string, scratchDir: string, timeo
 }
 
 function inspect(file: string): Omit<RestingCheck, 'generation'> {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  try {
+  return withReader(file, (db) => {
     const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
     const likes = integrity === 'ok' ? (db.prepare('SELECT count(*) AS n FROM likes').get() as { n: number }).n : -1;
     return { integrity, likes };
-  } finally {
-    db.close();
-  }
+  });
 }

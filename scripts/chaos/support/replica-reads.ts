@@ -4,6 +4,7 @@
  * caller retries), or something a half-applied copy would produce (a 500, a malformed
  * body, a dropped connection).
  */
+import { repeatUntilStopped } from '../../../testkit/polling/repeat.js';
 import { FEED_URI, type SignedUser } from '../../../testkit/processes/feed-service.js';
 
 export type ReadOutcome = 'skeleton' | 'replay' | 'unavailable' | 'bad';
@@ -20,24 +21,12 @@ export interface ReplicaRead {
 const POST_URI = /^at:\/\/did:[a-z]+:[^/]+\/app\.bsky\.feed\.post\/[^/]+$/;
 
 export function keepReadingReplica(baseUrl: () => string, user: SignedUser, gapMs: number, isDown: () => boolean): { stop: () => Promise<ReplicaRead[]> } {
-  let stopped = false;
-  const done = (async () => {
-    const reads: ReplicaRead[] = [];
-    while (!stopped) {
-      const whileDown = isDown();
-      const atMs = Date.now();
-      const [outcome, detail] = await readOnce(baseUrl(), user);
-      reads.push({ atMs, outcome, detail, whileDown: whileDown || isDown() });
-      await new Promise((resolve) => setTimeout(resolve, gapMs));
-    }
-    return reads;
-  })();
-  return {
-    stop: () => {
-      stopped = true;
-      return done;
-    },
-  };
+  return repeatUntilStopped(async () => {
+    const whileDown = isDown();
+    const atMs = Date.now();
+    const [outcome, detail] = await readOnce(baseUrl(), user);
+    return { atMs, outcome, detail, whileDown: whileDown || isDown() };
+  }, gapMs);
 }
 
 async function readOnce(baseUrl: string, user: SignedUser): Promise<[ReadOutcome, string]> {

@@ -4,9 +4,11 @@
  * /metrics and /xrpc/_health, and what Litestream says about its replica.
  */
 import path from 'node:path';
+import { metricValue } from '../../../testkit/metrics/prometheus.js';
+import { waitFor } from '../../../testkit/polling/wait-for.js';
+import { maxLikeId } from '../../../testkit/processes/cluster.js';
 import { freePort } from '../../../testkit/processes/processes.js';
 import { type Primary, startPrimary } from '../../../testkit/processes/primary.js';
-import { metricValue } from '../../../testkit/processes/service.js';
 
 export interface WatchedPrimary {
   primary: Primary;
@@ -18,6 +20,8 @@ export interface WatchedPrimary {
   metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
   /** Litestream's own /metrics text, or undefined when it does not answer. */
   litestreamMetrics(): Promise<string | undefined>;
+  /** Resolves once the newest like id passes `likeId`; fails with the primary's output if it exits or the time runs out. */
+  ingestPast(likeId: number, timeoutMs: number): Promise<void>;
 }
 
 export async function startWatchedPrimary(env: Record<string, string>): Promise<WatchedPrimary> {
@@ -42,5 +46,17 @@ export async function startWatchedPrimary(env: Record<string, string>): Promise<
       return body === undefined ? undefined : metricValue(body, name, labels);
     },
     litestreamMetrics: () => text(`http://${litestreamAddr}/metrics`),
+    ingestPast: async (likeId, timeoutMs) => {
+      await waitFor(
+        () => {
+          if (primary.child.exitCode !== null || primary.child.signalCode !== null) throw new Error('the primary exited');
+          return (maxLikeId(dbPath) ?? 0) > likeId ? true : undefined;
+        },
+        timeoutMs,
+        `ingest past like ${likeId}`,
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; output: ${primary.output().slice(-2000)}`, { cause: err });
+      });
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Database } from 'better-sqlite3';
+import type { ReaderDb as Database } from '../../store/database.js';
 import { META } from '../../store/meta.js';
 import { CHANGE_KIND, POST_FLAGS } from '../../store/schema.js';
 import type { Logger } from '../../observability/logger.js';

@@ -3,7 +3,7 @@ import { InvalidRequestError, XRPCError } from '@atproto/xrpc-server';
 import { ResponseType } from '@atproto/xrpc';
 import type { Config } from '../../config/config.js';
 import { isAtUri } from '../../atproto/identifiers.js';
-import type { FeedEngine } from '../../feed/feed-engine.js';
+import type { CurrentFeed } from '../../feed/current-feed.js';
 import { InvalidCursorError } from '../../feed/ranker/pages.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { integerParam, singleParam, xrpcRoute } from '../xrpc.js';
@@ -17,7 +17,7 @@ export type VerifyUser = (authorization: string | undefined, lxm: string) => Pro
 
 export interface FeedRouteDeps {
   feedgen: Config['feedgen'];
-  feed: FeedEngine | undefined;
+  feed: CurrentFeed;
   verifyUser: VerifyUser;
   /** Per signed-in user. */
   limiter: RateLimiter;
@@ -44,12 +44,13 @@ export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
     const userDid = await deps.verifyUser(req.headers.authorization, GET_FEED_SKELETON);
     if (userDid) deps.limiter.take(userDid);
     else deps.anonymousLimiter.take(clientAddress(req, deps.trustFlyClientIp));
-    if (!deps.feed?.isReady) {
+    const engine = deps.feed.get();
+    if (!engine?.isReady) {
       res.setHeader('Retry-After', '5');
       throw new XRPCError(ResponseType.NotEnoughResources, 'the feed is still loading', 'NotReady');
     }
     try {
-      const page = deps.feed.ranker.skeleton({ userDid, limit, cursor });
+      const page = engine.ranker.skeleton({ userDid, limit, cursor });
       res.json({ ...(page.cursor ? { cursor: page.cursor } : {}), feed: page.feed, reqId: page.reqId });
     } catch (err) {
       if (err instanceof InvalidCursorError) throw new InvalidRequestError(err.message);

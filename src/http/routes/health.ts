@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../../roles/context.js';
-import type { FeedEngine } from '../../feed/feed-engine.js';
+import type { CurrentFeed } from '../../feed/current-feed.js';
 import type { ReplicaStatus } from '../../replication/follower/replica-status.js';
 
 /**
@@ -8,7 +8,7 @@ import type { ReplicaStatus } from '../../replication/follower/replica-status.js
  * is (0 on the primary, null before a replica's first heartbeat), and whether it can
  * serve feeds: the graph loaded and, on a replica, caught up with the primary once.
  */
-export function healthRoute(ctx: AppContext, feed: FeedEngine | undefined, replica: ReplicaStatus | undefined): RequestHandler {
+export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: ReplicaStatus | undefined): RequestHandler {
   const { role, region } = ctx.config;
   return (_req, res) => {
     const lagSeconds = role === 'primary' ? 0 : replica?.lagSeconds();
@@ -17,7 +17,7 @@ export function healthRoute(ctx: AppContext, feed: FeedEngine | undefined, repli
       version: ctx.version,
       role,
       region: region ?? null,
-      ready: (feed?.isReady ?? false) && caughtUp,
+      ready: feed.isReady && caughtUp,
       lag_seconds: lagSeconds === undefined ? null : Math.round(lagSeconds * 1000) / 1000,
     });
   };

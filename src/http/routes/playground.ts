@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import { isValidHandle } from '@atproto/syntax';
 import { isDid } from '../../atproto/identifiers.js';
-import { type PlaygroundView, renderPlaygroundPage } from '../../playground/page.js';
+import { type PlaygroundView, renderPlaygroundPage } from '../pages/playground-page.js';
 import type { HandleResolver } from '../../atproto/handle-resolver.js';
-import type { FeedEngine } from '../../feed/feed-engine.js';
+import type { CurrentFeed } from '../../feed/current-feed.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { clientAddress } from './get-feed-skeleton.js';
 
@@ -13,7 +13,7 @@ const MAX_ACTOR_LENGTH = 256;
 const EXPLAIN_LIMITS = { posts: 30, colikersPerPost: 3, seedsPerColiker: 3 };
 
 export interface PlaygroundDeps {
-  feed: FeedEngine | undefined;
+  feed: CurrentFeed;
   handles: HandleResolver;
   /** Per client address: each answer ranks, as a first feed page does. */
   limiter: RateLimiter;
@@ -58,8 +58,9 @@ async function answer(raw: unknown, client: string, deps: PlaygroundDeps): Promi
       return { status: 502, view: { actor: typed, message: `The handle could not be resolved now (${(err as Error).message}): try again, or give the DID.` } };
     }
   }
-  if (!deps.feed?.isReady) return { status: 503, view: { actor, message: 'The feed is still loading: try again in a few seconds.' } };
-  const explanation = deps.feed.explainFor(actor, EXPLAIN_LIMITS);
+  const feed = deps.feed.get();
+  if (!feed?.isReady) return { status: 503, view: { actor, message: 'The feed is still loading: try again in a few seconds.' } };
+  const explanation = feed.explainFor(actor, EXPLAIN_LIMITS);
   if (explanation.kind === 'unknown') return { status: 404, view: { actor, message: 'No likes from this DID have been seen.' } };
   if (explanation.kind === 'cold') {
     return { status: 200, view: { actor, message: 'Too few recent likes for a personal ranking: this user gets the popular list.' } };

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../../roles/context.js';
-import { renderStatusPage } from '../../status/page.js';
-import { SAMPLE_INTERVAL_MS, type StatusSampler } from '../../status/sampler.js';
+import { renderStatusPage } from '../pages/status-page.js';
+import { SAMPLE_INTERVAL_MS, type StatusSampler } from '../../observability/status/sampler.js';
 
 /** `GET /`: a page for people, from the sampler's last reading (it never samples itself). */
 export function statusRoute(ctx: AppContext, sampler: StatusSampler): RequestHandler {
@@ -13,7 +13,7 @@ export function statusRoute(ctx: AppContext, sampler: StatusSampler): RequestHan
       version: ctx.version,
       reading: sampler.reading(),
       points: (name) => sampler.points(name),
-      now: Date.now(),
+      now: ctx.clock(),
       refreshSeconds: Math.round((sampler.intervalMs || SAMPLE_INTERVAL_MS) / 1000),
     });
     res.setHeader('Cache-Control', 'no-store');

@@ -21,17 +21,10 @@ export const STOP_GRACE_MS = 30_000;
  */
 export async function runPrimary(settings: LitestreamSettings, serviceCommand: string, log: Logger): Promise<number> {
   const binary = litestreamBinary();
-  const own = settings.env;
   const env: NodeJS.ProcessEnv = {
     ...litestreamEnv(settings),
-    // Litestream owns checkpoints: SQLite's own would race its WAL copy.
-    SQLITE_WAL_AUTOCHECKPOINT: '0',
-    // Litestream's checkpoints hold the write lock for seconds on a large file (a RESTART
-    // copies up to 40 MB of scattered pages): the writer waits for them rather than fail...
-    SQLITE_BUSY_TIMEOUT_MS: own.SQLITE_BUSY_TIMEOUT_MS || '30000',
-    // ...and leaves gaps long enough for Litestream's own 1 s busy wait to get the lock
-    // (SQLite's busy handler retries after 1, 2, 5, 10 ... 100 ms sleeps).
-    INGEST_WRITER_PAUSE_MS: own.INGEST_WRITER_PAUSE_MS || '50',
+    // The service picks its database defaults for Litestream (config.ts, LITESTREAM_PROFILE).
+    UNDER_LITESTREAM: '1',
     LITESTREAM_METRICS_URL: litestreamMetricsUrl(settings.metricsAddr) ?? '',
   };
   const config = ['-config', settings.configPath];

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { type LitestreamRun, logFields, runLitestream } from './run.js';
 import type { LitestreamSettings } from './settings.js';
+import { withNewFile } from '../../store/database.js';
 
 /** One row of `litestream generations`. */
 export interface Generation {
@@ -138,8 +138,7 @@ export function checkRestoreRequest(settings: LitestreamSettings, request: Resto
  * ours): closing it then removes the -wal/-shm files a read-only connection would leave.
  */
 function inspect(file: string): Pick<RestoreSummary, 'heartbeatMs' | 'newestLikeUs' | 'likes'> {
-  const db = new BetterSqlite3(file, { fileMustExist: true });
-  try {
+  return withNewFile(file, (db) => {
     const problems = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
     if (problems.length !== 1 || problems[0]!.integrity_check !== 'ok') {
       throw new RestoreError(`integrity_check failed on ${file}: ${problems.slice(0, 5).map((p) => p.integrity_check).join('; ')}`);
@@ -149,9 +148,7 @@ function inspect(file: string): Pick<RestoreSummary, 'heartbeatMs' | 'newestLike
     const newestLike = db.prepare('SELECT time_us FROM likes ORDER BY id DESC LIMIT 1').pluck().get() as number | undefined;
     const likes = db.prepare('SELECT count(*) FROM likes WHERE deleted = 0').pluck().get() as number;
     return { heartbeatMs: heartbeat, newestLikeUs: newestLike, likes };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function lastLine(text: string): string {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Env, EnvReader } from '../../config/env.js';
+import type { ReplicaTarget } from '../bucket/replica-target.js';
 
 /**
  * Where and how Litestream replicates, read from the environment. litestream.yml names
@@ -12,9 +13,7 @@ export interface LitestreamSettings {
   configPath: string;
   /** The database Litestream replicates (the service's `$DATA_DIR/feed.db`). */
   dbPath: string;
-  replica:
-    | { type: 's3'; bucket: string; prefix: string; endpoint: string | undefined }
-    | { type: 'file'; folder: string };
+  replica: ReplicaTarget;
   /** Go durations, as Litestream reads them. */
   syncInterval: string;
   snapshotInterval: string;

@@ -1,7 +1,7 @@
-import type { QualityRow } from '../feed/served-log.js';
-import type { Point } from './series.js';
-import type { Machines } from './peers.js';
-import type { ChartName, StatusReading } from './sampler.js';
+import type { QualityRow } from '../../feed/served-log.js';
+import type { Point } from '../../observability/status/series.js';
+import type { Machines } from '../../observability/status/peers.js';
+import type { ChartName, StatusReading } from '../../observability/status/sampler.js';
 
 /** Markup that is already safe; everything else interpolated into `html` is escaped. */
 export class SafeHtml {

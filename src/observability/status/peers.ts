@@ -1,5 +1,5 @@
 import { resolve6 } from 'node:dns/promises';
-import { type Config, MAX_STATUS_PEERS } from '../config/config.js';
+import { type Config, MAX_STATUS_PEERS } from '../../config/config.js';
 
 /**
  * The other machines of the deployment, as the status page lists them: each one's own

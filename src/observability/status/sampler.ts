@@ -1,7 +1,7 @@
 import type { Gauge, Histogram, MetricValue } from 'prom-client';
-import type { AppContext } from '../roles/context.js';
-import { fileSizes } from '../store/database.js';
-import type { QualityRow } from '../feed/served-log.js';
+import type { AppContext } from '../../roles/context.js';
+import { fileSizes } from '../../store/database.js';
+import type { QualityRow } from '../../feed/served-log.js';
 import { type Machines, readMachines } from './peers.js';
 import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
 
@@ -83,7 +83,7 @@ export class StatusSampler {
     return this.last;
   }
 
-  async sample(now = Date.now(), options: { freshQuality?: boolean } = {}): Promise<StatusReading> {
+  async sample(now = this.ctx.clock(), options: { freshQuality?: boolean } = {}): Promise<StatusReading> {
     const { config, metrics } = this.ctx;
     const primary = config.role === 'primary';
     // The peers answer over the network (2 s at most): asked first, awaited last.

@@ -1,6 +1,6 @@
-import type { ExplainedPost } from '../feed/feed-engine.js';
-import { splitPostUri } from '../atproto/identifiers.js';
-import { html, SafeHtml } from '../status/page.js';
+import type { ExplainedPost } from '../../feed/feed-engine.js';
+import { splitPostUri } from '../../atproto/identifiers.js';
+import { html, SafeHtml } from './status-page.js';
 
 /** What the playground shows: the form, then a message or the ranked posts. */
 export interface PlaygroundView {

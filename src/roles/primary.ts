@@ -1,0 +1,84 @@
+import { createHttpApp } from '../http/server.js';
+import { FeedEngine } from '../feed/feed-engine.js';
+import { Ingester } from '../ingest/ingester.js';
+import { WriterThread } from '../ingest/writer/writer-thread.js';
+import { LitestreamMonitor } from '../replication/litestream/monitor.js';
+import type { AppContext } from './context.js';
+import { HttpFront } from './http-front.js';
+import { loadInBackground, type NodeParts, type RunningRole } from './node-parts.js';
+
+/**
+ * The primary, the only process that writes. Started in order:
+ *   1. the writer thread opens (and migrates) the database and reads the stored cursor;
+ *   2. the feed engine opens a reader on it;
+ *   3. HTTP listens: health says "not ready" until the like graph has loaded;
+ *   4. ingest connects to Jetstream from the stored cursor;
+ *   5. the status sampler and the like graph's load start in the background.
+ * Stopped in the reverse order, so that the last batch is committed before the database closes.
+ */
+export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<RunningRole> {
+  const { config, metrics, log } = ctx;
+  let stopping = false;
+
+  // 1. The writer.
+  const writer = await WriterThread.start(
+    { dbPath: config.dbPath, db: config.db, retention: config.retention, writerPauseMs: config.ingest.writerPauseMs },
+    {
+      onPruned: ({ result, liveLikes }) => {
+        for (const table of ['likes', 'reposts', 'posts', 'changes'] as const) metrics.pruned.inc({ table }, result[table]);
+        metrics.likes.set(liveLikes);
+      },
+      onHousekeepingError: ({ task, message }) => log.error({ task, err: message }, 'writer housekeeping failed'),
+      onMemory: ({ heapUsedBytes, heapTotalBytes }) => {
+        metrics.writerHeapBytes.set({ kind: 'used' }, heapUsedBytes);
+        metrics.writerHeapBytes.set({ kind: 'total' }, heapTotalBytes);
+      },
+      onCrash: (err) => {
+        // Without its writer the primary cannot ingest. What was not committed is re-read
+        // from the cursor, so the safe move is to exit and let the supervisor restart us.
+        log.fatal({ err }, 'writer thread crashed');
+        parts.onFatal(err);
+      },
+    },
+  );
+  metrics.likes.set(writer.liveLikeCount());
+
+  // 2. The feed engine, over a reader of the same file.
+  const engine = FeedEngine.open(ctx, parts.served);
+  parts.feed.swap(engine);
+
+  // 3. HTTP.
+  const app = createHttpApp(ctx, {
+    feed: parts.feed,
+    verifyUser: parts.auth.verify,
+    recordInteractions: (did, interactions) => writer.writeInteractions(did, interactions),
+    status: parts.status,
+  });
+  const http = await HttpFront.open(ctx, app);
+
+  // 4. Ingest; Litestream's metrics when the launcher runs us under it.
+  const ingester = new Ingester({ config: config.ingest, source: ctx.eventSource, sink: writer, storedCursor: writer.initialCursor, metrics, log });
+  ingester.start();
+  const litestream = config.litestreamMetricsUrl ? new LitestreamMonitor(config.litestreamMetricsUrl, metrics) : undefined;
+  litestream?.start();
+
+  // 5. The background parts.
+  parts.status.start();
+  loadInBackground(engine, parts, () => stopping, log);
+
+  return {
+    port: () => http.port(),
+    stop: async () => {
+      stopping = true;
+      parts.status.stop();
+      // HTTP first: no new request, and those under way (a sendInteractions waiting on the
+      // writer) finish while the writer still runs.
+      await http.close();
+      // Then ingest: its last batch is committed before the writer closes the database.
+      await ingester.stop();
+      await writer.stop();
+      litestream?.stop();
+      engine.stop();
+    },
+  };
+}

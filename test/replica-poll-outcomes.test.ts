@@ -1,0 +1,159 @@
+/**
+ * The follower's polls, each counted by its outcome, against a file replica laid out as
+ * Litestream lays it out, from a real SQLite database and its real WAL.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+// @ts-expect-error -- untyped CommonJS module
+import lz4js from 'lz4js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/observability/logger.js';
+import { createMetrics, type Metrics } from '../src/observability/metrics.js';
+import { ReplicaLayout } from '../src/replication/bucket/layout.js';
+import { FolderStore } from '../src/replication/bucket/object-store.js';
+import { Follower } from '../src/replication/follower/follower.js';
+import { POLL_OUTCOMES, type PollOutcome } from '../src/replication/follower/poll-outcome.js';
+import { metricValue, waitFor } from '../testkit/processes/service.js';
+import { openWriter, withReader } from '../src/store/database.js';
+
+const lz4 = (bytes: Buffer) => Buffer.from((lz4js as { compress(src: Uint8Array): Uint8Array }).compress(bytes));
+const FIRST = '0123456789abcdef';
+const SECOND = 'fedcba9876543210';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+/**
+ * A primary's database: its file once checkpointed (a snapshot), then its WAL after
+ * `rows` more transactions, cut into segments at commits as Litestream uploads them.
+ */
+function primaryHistory(rows: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedgen-outcomes-'));
+  dirs.push(dir);
+  const dbPath = path.join(dir, 'primary.db');
+  const db = openWriter(dbPath, { busyTimeoutMs: 1000, walAutocheckpointPages: 0 });
+  db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY, v TEXT)');
+  db.prepare('INSERT INTO heartbeat VALUES (1, ?)').run(Date.now());
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const snapshot = fs.readFileSync(dbPath);
+  for (let i = 0; i < rows; i++) db.prepare('INSERT INTO t (v) VALUES (?)').run(`row ${i}`);
+  const wal = fs.readFileSync(`${dbPath}-wal`);
+  db.close();
+  const frameBytes = 24 + wal.readUInt32BE(8);
+  // Cut after the first commit frame: [header + first transaction, the rest].
+  let cut = 32;
+  while (wal.readUInt32BE(cut + 4) === 0) cut += frameBytes;
+  cut += frameBytes;
+  return { dir, snapshot, segments: [wal.subarray(0, cut), wal.subarray(cut)] };
+}
+
+function replicaFolder(dir: string) {
+  const folder = path.join(dir, 'replica');
+  const layout = new ReplicaLayout('');
+  const write = (key: string, bytes: Buffer) => {
+    fs.mkdirSync(path.dirname(path.join(folder, key)), { recursive: true });
+    fs.writeFileSync(path.join(folder, key), bytes);
+  };
+  return {
+    folder,
+    layout,
+    snapshot: (generation: string, bytes: Buffer) => write(layout.snapshotKey(generation, 0), lz4(bytes)),
+    segment: (generation: string, offset: number, compressed: Buffer) => write(layout.walKey({ generation, index: 0, offset }), compressed),
+  };
+}
+
+async function outcomes(metrics: Metrics): Promise<Record<PollOutcome, number>> {
+  const text = await metrics.registry.metrics();
+  return Object.fromEntries(POLL_OUTCOMES.map((outcome) => [outcome, metricValue(text, 'feedgen_replica_polls_total', { outcome })])) as Record<PollOutcome, number>;
+}
+
+function rowsIn(dbPath: string): number {
+  return withReader(dbPath, (db) => db.prepare('SELECT count(*) FROM t').pluck().get() as number);
+}
+
+describe('follower poll outcomes', () => {
+  it('counts applied, nothing_new, a damaged segment (also a follow error) and a new generation, each under its name', async () => {
+    const history = primaryHistory(20);
+    const replica = replicaFolder(history.dir);
+    replica.snapshot(FIRST, history.snapshot);
+    replica.segment(FIRST, 0, lz4(history.segments[0]!));
+
+    const metrics = createMetrics();
+    const dbPath = path.join(history.dir, 'copy', 'feed.db');
+    let restored = 0;
+    const follower = new Follower({
+      store: new FolderStore(replica.folder),
+      layout: replica.layout,
+      dbPath,
+      log: createLogger('silent'),
+      metrics,
+      pollMs: 20,
+      stallMs: 200,
+      minCheckpointPages: 1000,
+      onRestored: () => restored++,
+    });
+    await follower.bootstrap(); // the snapshot and the first segment
+    expect(rowsIn(dbPath)).toBe(1);
+    follower.start();
+    try {
+      await waitFor(async () => ((await outcomes(metrics)).nothing_new > 0 ? true : undefined), 10_000, 'a poll finding nothing new');
+      expect(follower.caughtUp()).toBe(true);
+
+      // The next segment, torn as an object read mid-upload: refused, counted, retried.
+      const next = lz4(history.segments[1]!);
+      const offset = history.segments[0]!.length;
+      replica.segment(FIRST, offset, next.subarray(0, Math.floor(next.length / 2)));
+      await waitFor(async () => ((await outcomes(metrics)).segment_damaged > 0 ? true : undefined), 10_000, 'the torn segment refused');
+      expect(metricValue(await metrics.registry.metrics(), 'feedgen_replica_follow_errors_total')).toBeGreaterThan(0);
+      expect(rowsIn(dbPath)).toBe(1);
+      expect((await outcomes(metrics)).applied).toBe(0);
+
+      replica.segment(FIRST, offset, next);
+      await waitFor(async () => ((await outcomes(metrics)).applied > 0 ? true : undefined), 10_000, 'the whole segment applied');
+      expect(rowsIn(dbPath)).toBe(20);
+      expect(follower.position).toEqual({ generation: FIRST, index: 0, offset: offset + history.segments[1]!.length });
+
+      // A newer snapshot in another generation: after a stall period, restored in its place.
+      const other = primaryHistory(5);
+      const secondSnapshot = path.join(replica.folder, replica.layout.snapshotKey(SECOND, 0));
+      replica.snapshot(SECOND, other.snapshot);
+      fs.utimesSync(secondSnapshot, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+      await waitFor(async () => ((await outcomes(metrics)).new_generation > 0 ? true : undefined), 10_000, 'the new generation restored');
+      expect(restored).toBe(1);
+      expect(follower.position?.generation).toBe(SECOND);
+      expect(rowsIn(dbPath)).toBe(0);
+    } finally {
+      follower.stop();
+    }
+    const counted = await outcomes(metrics);
+    expect(counted).toMatchObject({ file_missing: 0, retention_gap: 0, store_error: 0, restore_failed: 0, apply_failed: 0, unexpected: 0 });
+  });
+
+  it('counts a store that cannot be read as store_error', async () => {
+    const history = primaryHistory(3);
+    const replica = replicaFolder(history.dir);
+    replica.snapshot(FIRST, history.snapshot);
+    const metrics = createMetrics();
+    const follower = new Follower({
+      store: new FolderStore(replica.folder),
+      layout: replica.layout,
+      dbPath: path.join(history.dir, 'copy', 'feed.db'),
+      log: createLogger('silent'),
+      metrics,
+      pollMs: 20,
+      stallMs: 60_000,
+      minCheckpointPages: 1000,
+    });
+    await follower.bootstrap();
+    fs.rmSync(replica.folder, { recursive: true });
+    fs.writeFileSync(replica.folder, 'not a folder any more');
+    follower.start();
+    try {
+      await waitFor(async () => ((await outcomes(metrics)).store_error > 0 ? true : undefined), 10_000, 'a store error counted');
+      expect(metricValue(await metrics.registry.metrics(), 'feedgen_replica_follow_errors_total')).toBeGreaterThan(0);
+    } finally {
+      follower.stop();
+    }
+  });
+});
