@@ -28,12 +28,17 @@ describe('configFromEnv', () => {
     const set = configFromEnv({ UNDER_LITESTREAM: '1', SQLITE_BUSY_TIMEOUT_MS: '1000', INGEST_WRITER_PAUSE_MS: '7' });
     expect([set.db.busyTimeoutMs, set.ingest.writerPauseMs]).toEqual([1000, 7]);
     expect(() => configFromEnv({ UNDER_LITESTREAM: 'yes' })).toThrow(/UNDER_LITESTREAM="yes" must be one of: 0, 1/);
+    expect(() => configFromEnv({ UNDER_LITESTREAM: '1', SQLITE_WAL_AUTOCHECKPOINT: '1000' })).toThrow(/SQLITE_WAL_AUTOCHECKPOINT must be 0 under Litestream/);
+    expect(configFromEnv({ SQLITE_WAL_AUTOCHECKPOINT: '1000' }).db.walAutocheckpointPages).toBe(1000);
   });
 
   it('requires the publisher DID on Fly, and only there', () => {
     expect(() => configFromEnv({ FLY_APP_NAME: 'feed' })).toThrow(/FEEDGEN_PUBLISHER_DID is required on Fly/);
     expect(configFromEnv({ FLY_APP_NAME: 'feed', FEEDGEN_PUBLISHER_DID: 'did:plc:abc' }).feedgen.publisherDid).toBe('did:plc:abc');
     expect(configFromEnv({ FEEDGEN_HOSTNAME: 'feed.example.com' }).feedgen.publisherDid).toBe('did:web:feed.example.com');
+    // The hostname (and with it the service DID, the JWTs' audience) follows the app on Fly.
+    const onFly = configFromEnv({ FLY_APP_NAME: 'feed', FEEDGEN_PUBLISHER_DID: 'did:plc:abc' }).feedgen;
+    expect([onFly.hostname, onFly.serviceDid]).toEqual(['feed.fly.dev', 'did:web:feed.fly.dev']);
   });
 
   it('binds :: by default and serves /metrics on the public port unless METRICS_PORT is set', () => {
@@ -41,6 +46,7 @@ describe('configFromEnv', () => {
     expect(configFromEnv({}).metricsPort).toBeUndefined();
     expect(configFromEnv({ METRICS_PORT: '9091', HOST: '127.0.0.1' })).toMatchObject({ metricsPort: 9091, host: '127.0.0.1' });
     expect(() => configFromEnv({ METRICS_PORT: '0' })).toThrow(/METRICS_PORT=0 is out of range/);
+    expect(() => configFromEnv({ METRICS_PORT: '8080', PORT: '8080' })).toThrow(/METRICS_PORT=8080 is PORT too/);
   });
 
   it('splits a comma-separated list of Jetstream hosts', () => {

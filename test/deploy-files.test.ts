@@ -47,7 +47,7 @@ function finalStage(instructions: { op: string; args: string }[]): { op: string;
 function repositorySourceOf(stage: { op: string; args: string }[], imagePath: string): string {
   for (const { op, args } of stage) {
     if (op !== 'COPY' || args.startsWith('--from')) continue;
-    const parts = args.split(/\s+/);
+    const parts = args.split(/\s+/).filter((part) => !part.startsWith('--')); // --chmod, --chown
     if (parts.length === 2 && parts[1] === imagePath) return parts[0]!;
   }
   const workdir = stage.find((i) => i.op === 'WORKDIR')?.args ?? '/';

@@ -31,7 +31,7 @@ describe('the compiled build (dist/), run by plain node', () => {
   });
 
   it('restore answers --help', () => {
-    expect(execFileSync(process.execPath, [node('restore.js'), '--help'], { encoding: 'utf8' })).toMatch(/usage: npm run restore/);
+    expect(execFileSync(process.execPath, [node('restore.js'), '--help'], { encoding: 'utf8' })).toMatch(/usage: node dist\/bin\/restore.js --output/);
   });
 
   it('the launcher runs the service under Litestream, /metrics only on METRICS_PORT, and stops cleanly', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import type { IngestEvent } from '../src/ingest/events.js';
-import { Ingester } from '../src/ingest/ingester.js';
+import { Ingester, jetstreamSource } from '../src/ingest/ingester.js';
 import { parseFrame } from '../src/ingest/parse.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
@@ -45,6 +45,7 @@ describe('ingest when writes fail (a full disk)', () => {
       storedCursor: writer.cursor(),
       metrics,
       log: createLogger('silent'),
+      source: jetstreamSource(config.ingest, createLogger('silent')),
     });
     ingester.start();
     cleanups.push(() => ingester.stop());

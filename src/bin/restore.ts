@@ -15,7 +15,9 @@ import { ConfigError, EnvReader } from '../config/env.js';
 import { checkRestoreRequest, listGenerations, RestoreError, type RestoreProgress, restoreDatabase } from '../replication/litestream/restore.js';
 import { describeReplica, readLitestreamSettings } from '../replication/litestream/settings.js';
 
-const USAGE = 'usage: npm run restore -- --output <path> [--timestamp <RFC3339>]';
+// From source `npm run restore -- …`; in the image, compiled: `node dist/bin/restore.js …`.
+const COMMAND = import.meta.url.endsWith('.ts') ? 'npm run restore --' : 'node dist/bin/restore.js';
+const USAGE = `usage: ${COMMAND} --output <path> [--timestamp <RFC3339>]`;
 
 async function main(): Promise<number> {
   let values: { output?: string; timestamp?: string; help?: boolean };

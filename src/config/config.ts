@@ -135,8 +135,9 @@ export function configFromEnv(env: Env): Config {
   const dataDir = path.resolve(read.string('DATA_DIR', './data'));
   const jetstreamUrls = parseJetstreamUrls(read.string('JETSTREAM_URL', DEFAULT_JETSTREAM_URLS.join(',')), read.problems);
 
-  const hostname = read.string('FEEDGEN_HOSTNAME', 'localhost');
   const flyAppName = read.optionalString('FLY_APP_NAME');
+  // On Fly the AppView reaches the app at <app>.fly.dev unless a custom domain is set.
+  const hostname = read.string('FEEDGEN_HOSTNAME', flyAppName ? `${flyAppName}.fly.dev` : 'localhost');
   const underLitestream = read.oneOf('UNDER_LITESTREAM', ['0', '1'], '0') === '1';
   const profile = underLitestream ? LITESTREAM_PROFILE : STANDALONE_PROFILE;
   const feedRkeys = read.string('FEEDGEN_FEED_RKEYS', 'for-you').split(',').map((k) => k.trim()).filter((k) => k !== '');
@@ -202,6 +203,13 @@ export function configFromEnv(env: Env): Config {
     },
   };
   checkFeedgen(config.feedgen, read.problems);
+  // SQLite's own checkpoints would race Litestream's copy of the WAL: under it, only 0 will do.
+  if (underLitestream && config.db.walAutocheckpointPages !== 0) {
+    read.problems.push('SQLITE_WAL_AUTOCHECKPOINT must be 0 under Litestream (UNDER_LITESTREAM=1): Litestream owns checkpoints');
+  }
+  if (config.metricsPort !== undefined && config.metricsPort === config.port) {
+    read.problems.push(`METRICS_PORT=${config.metricsPort} is PORT too: /metrics needs a port of its own, or leave METRICS_PORT unset`);
+  }
   if (config.ingest.reconnectMinMs > config.ingest.reconnectMaxMs) {
     read.problems.push('JETSTREAM_RECONNECT_MIN_MS must not exceed JETSTREAM_RECONNECT_MAX_MS');
   }

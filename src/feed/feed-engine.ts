@@ -1,7 +1,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import type { AppContext, Clock } from '../roles/context.js';
-import type { ReaderDb as Database } from '../store/database.js';
+import type { ReaderDb } from '../store/database.js';
 import { SqliteFeedLookup } from './feed-lookup.js';
 import { feedQuality, type QualityRow, ServedLog } from './served-log.js';
 import { GraphSync } from './graph/graph-sync.js';
@@ -50,8 +50,8 @@ export class FeedEngine {
   private loopLagMs = 0;
 
   private constructor(
-    private db: Database,
-    private readonly reopen: () => Database,
+    private db: ReaderDb,
+    private readonly reopen: () => ReaderDb,
     private readonly config: Config['feed'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -59,7 +59,7 @@ export class FeedEngine {
     private readonly served: ServedLog,
   ) {
     this.sync = new GraphSync(db, log);
-    this.lookup = new SqliteFeedLookup(db);
+    this.lookup = new SqliteFeedLookup(db, clock);
     this.governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
       log.warn({ preset: to }, 'ranker preset switched');
       metrics.rankerPresetSwitches.inc({ to });
@@ -102,6 +102,7 @@ export class FeedEngine {
    * from its cache. Everything here is synchronous, so no request sees the gap.
    */
   withDatabaseClosed(change: () => void): void {
+    if (this.stopped) return change(); // closed for good: nothing to reopen
     this.db.close();
     try {
       change();
@@ -114,6 +115,11 @@ export class FeedEngine {
 
   get isReady(): boolean {
     return this.ready;
+  }
+
+  /** True once stop() ran: a load it cut short failed for that reason alone. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** Loads the graph (yielding to the event loop as it goes), then keeps it current. */

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { ReaderDb as Database } from '../store/database.js';
+import type { ReaderDb } from '../store/database.js';
 import { postUri } from '../atproto/identifiers.js';
 import type { FeedLookup } from './ranker/feed-ranker.js';
 import type { UserSignals } from './ranker/pipeline.js';
@@ -21,12 +21,16 @@ export class SqliteFeedLookup implements FeedLookup {
   private interactionsOf!: Statement<[number, number, number], { post_id: number; event: number; author_id: number }>;
   private lessOf!: Statement<[number, number, number], { author_id: number; time_us: number }>;
 
-  constructor(db: Database) {
+  constructor(
+    db: ReaderDb,
+    /** Wall-clock ms: the window of the user's own signals ends now. */
+    private readonly nowMs: () => number = Date.now,
+  ) {
     this.attach(db);
   }
 
   /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
-  attach(db: Database): void {
+  attach(db: ReaderDb): void {
     this.actorByDid = db.prepare('SELECT id FROM actors WHERE did = ?');
     this.didById = db.prepare('SELECT did FROM actors WHERE id = ?');
     this.postById = db.prepare('SELECT a.did, p.rkey FROM posts p JOIN actors a ON a.id = p.author_id WHERE p.id = ?');
@@ -51,7 +55,7 @@ export class SqliteFeedLookup implements FeedLookup {
     const seenPosts = new Set<number>();
     const lessAuthors = new Set<number>();
     const morePosts = new Set<number>();
-    for (const row of this.interactionsOf.all(actor, Date.now() * 1000 - SIGNAL_WINDOW_US, SIGNAL_ROWS)) {
+    for (const row of this.interactionsOf.all(actor, this.nowMs() * 1000 - SIGNAL_WINDOW_US, SIGNAL_ROWS)) {
       if (row.event === SEEN) seenPosts.add(row.post_id);
       else if (row.event === LESS) lessAuthors.add(row.author_id);
       else morePosts.add(row.post_id);

@@ -30,8 +30,8 @@ export interface IngesterDeps {
   storedCursor: StoredCursor;
   metrics: Metrics;
   log: Logger;
-  /** Where frames come from; by default a JetstreamClient on `config.jetstreamUrls`. */
-  source?: EventSource;
+  /** Where frames come from: in production `jetstreamSource(config, log)`, picked by the context. */
+  source: EventSource;
 }
 
 /**
@@ -60,7 +60,7 @@ export class Ingester {
   constructor(private readonly deps: IngesterDeps) {
     const { config, log, metrics, storedCursor } = deps;
     this.tracker = new CursorTracker(storedCursor, config.rewindSeconds * 1e6);
-    this.source = deps.source ?? jetstreamSource(config, log);
+    this.source = deps.source;
     if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
     this.committedTimeUs = storedCursor.timeUs;
   }

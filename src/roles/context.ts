@@ -20,7 +20,7 @@ export interface AppContext {
   version: string;
   log: Logger;
   metrics: Metrics;
-  /** The time that rankings, lag and the status page are computed at. */
+  /** The time the feed ranks at (candidate windows, decay, popular list, signals) and the status page samples at. */
   clock: Clock;
   /** The firehose the primary ingests (it connects only when ingest starts). */
   eventSource: EventSource;

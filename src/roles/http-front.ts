@@ -16,7 +16,14 @@ export class HttpFront {
   static async open(ctx: AppContext, app: Express): Promise<HttpFront> {
     const { port, host, metricsPort } = ctx.config;
     const servers = [await listen(app, port, host)];
-    if (metricsPort !== undefined) servers.push(await listen(createMetricsApp(ctx), metricsPort, host));
+    if (metricsPort !== undefined) {
+      try {
+        servers.push(await listen(createMetricsApp(ctx), metricsPort, host));
+      } catch (err) {
+        await Promise.all(servers.map(drain));
+        throw new Error(`listen on METRICS_PORT ${metricsPort}`, { cause: err });
+      }
+    }
     return new HttpFront(servers, port);
   }
 

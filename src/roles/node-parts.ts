@@ -2,6 +2,7 @@ import type { ServiceAuth } from '../atproto/service-auth.js';
 import type { CurrentFeed } from '../feed/current-feed.js';
 import type { FeedEngine } from '../feed/feed-engine.js';
 import type { ServedLog } from '../feed/served-log.js';
+import type { Logger } from '../observability/logger.js';
 import type { StatusSampler } from '../observability/status/sampler.js';
 
 /** What both roles are handed, built once per process and kept across engine swaps. */
@@ -23,11 +24,19 @@ export interface RunningRole {
   stop(): Promise<void>;
 }
 
-/** Loads the like graph in the background; a failure is fatal unless the role is stopping. */
-export function loadInBackground(engine: FeedEngine, parts: NodeParts, stopping: () => boolean, log: { fatal: (o: object, m: string) => void }): void {
-  engine.start().catch((err: unknown) => {
-    if (stopping()) return; // the database closed under the load: a stop, not a failure
-    log.fatal({ err }, 'like graph failed to load');
+/**
+ * Loads the engine's like graph; resolves with true once it serves. A failure is fatal,
+ * unless the engine was stopped under the load (the role stopping, or a newer engine
+ * replacing it): then the load simply ends, with false.
+ */
+export async function loadEngine(engine: FeedEngine, parts: NodeParts, log: Logger, what = 'like graph failed to load'): Promise<boolean> {
+  try {
+    await engine.start();
+    return !engine.isStopped;
+  } catch (err) {
+    if (engine.isStopped) return false;
+    log.fatal({ err }, what);
     parts.onFatal(err instanceof Error ? err : new Error(String(err)));
-  });
+    return false;
+  }
 }

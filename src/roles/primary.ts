@@ -5,7 +5,7 @@ import { WriterThread } from '../ingest/writer/writer-thread.js';
 import { LitestreamMonitor } from '../replication/litestream/monitor.js';
 import type { AppContext } from './context.js';
 import { HttpFront } from './http-front.js';
-import { loadInBackground, type NodeParts, type RunningRole } from './node-parts.js';
+import { loadEngine, type NodeParts, type RunningRole } from './node-parts.js';
 
 /**
  * The primary, the only process that writes. Started in order:
@@ -14,11 +14,11 @@ import { loadInBackground, type NodeParts, type RunningRole } from './node-parts
  *   3. HTTP listens: health says "not ready" until the like graph has loaded;
  *   4. ingest connects to Jetstream from the stored cursor;
  *   5. the status sampler and the like graph's load start in the background.
- * Stopped in the reverse order, so that the last batch is committed before the database closes.
+ * Stopped: status, HTTP (requests under way finish while the writer runs), ingest (its last
+ * batch committed), the writer, Litestream's monitor, and the engine last: it only reads.
  */
 export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<RunningRole> {
   const { config, metrics, log } = ctx;
-  let stopping = false;
 
   // 1. The writer.
   const writer = await WriterThread.start(
@@ -47,14 +47,21 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
   const engine = FeedEngine.open(ctx, parts.served);
   parts.feed.swap(engine);
 
-  // 3. HTTP.
+  // 3. HTTP. If it cannot listen, what is open closes before the error goes on.
   const app = createHttpApp(ctx, {
     feed: parts.feed,
     verifyUser: parts.auth.verify,
     recordInteractions: (did, interactions) => writer.writeInteractions(did, interactions),
     status: parts.status,
   });
-  const http = await HttpFront.open(ctx, app);
+  let http: HttpFront;
+  try {
+    http = await HttpFront.open(ctx, app);
+  } catch (err) {
+    engine.stop();
+    await writer.stop();
+    throw err;
+  }
 
   // 4. Ingest; Litestream's metrics when the launcher runs us under it.
   const ingester = new Ingester({ config: config.ingest, source: ctx.eventSource, sink: writer, storedCursor: writer.initialCursor, metrics, log });
@@ -64,12 +71,11 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
 
   // 5. The background parts.
   parts.status.start();
-  loadInBackground(engine, parts, () => stopping, log);
+  void loadEngine(engine, parts, log);
 
   return {
     port: () => http.port(),
     stop: async () => {
-      stopping = true;
       parts.status.stop();
       // HTTP first: no new request, and those under way (a sendInteractions waiting on the
       // writer) finish while the writer still runs.

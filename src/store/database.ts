@@ -68,7 +68,7 @@ export function withReader<T>(dbPath: string, read: (db: ReaderDb) => T): T {
  * restore's output): closing it then removes the -wal and -shm files a read-only
  * connection would leave beside it.
  */
-export function withNewFile<T>(file: string, use: (db: AnyDb) => T): T {
+export function withWritableNewFile<T>(file: string, use: (db: AnyDb) => T): T {
   const db = new BetterSqlite3(file, { fileMustExist: true });
   try {
     return use(db);

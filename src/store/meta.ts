@@ -1,4 +1,4 @@
-import type { AnyDb as Database } from './database.js';
+import type { AnyDb } from './database.js';
 
 /** Keys of the `meta` table; values are plain SQLite scalars. */
 export const META = {
@@ -28,7 +28,7 @@ export class MetaTable {
   private readonly getStmt;
   private readonly setStmt;
 
-  constructor(db: Database) {
+  constructor(db: AnyDb) {
     this.getStmt = db.prepare<[string], { value: unknown }>('SELECT value FROM meta WHERE key = ?');
     this.setStmt = db.prepare<[string, number | string | null]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { WriterDb as Database } from './database.js';
+import type { WriterDb } from './database.js';
 import type { EventWriter } from '../ingest/writer/event-writer.js';
 import { META, type MetaKey, MetaTable } from './meta.js';
 
@@ -36,7 +36,7 @@ export class Pruner {
   private readonly deletePost;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: WriterDb,
     private readonly writer: EventWriter,
   ) {
     this.meta = new MetaTable(db);

@@ -1,4 +1,4 @@
-import type { AnyDb as Database } from './database.js';
+import type { AnyDb } from './database.js';
 
 /**
  * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and
@@ -133,7 +133,7 @@ export function interactionCode(event: InteractionEvent): number {
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database): void {
+export function migrate(db: AnyDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new Error(`database schema version ${current} is newer than this build's ${SCHEMA_VERSION}`);

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ReaderDb as Database } from '../../store/database.js';
+import type { ReaderDb } from '../../store/database.js';
 import { META } from '../../store/meta.js';
 import { CHANGE_KIND, POST_FLAGS } from '../../store/schema.js';
 import type { Logger } from '../../observability/logger.js';
@@ -35,14 +35,14 @@ export class GraphSync {
   private compacting: Promise<void> | undefined;
 
   constructor(
-    db: Database,
+    db: ReaderDb,
     private readonly log: Logger,
   ) {
     this.attach(db);
   }
 
   /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
-  attach(db: Database): void {
+  attach(db: ReaderDb): void {
     this.stmt = prepareStatements(db);
   }
 
@@ -163,7 +163,7 @@ export class GraphSync {
   }
 }
 
-function prepareStatements(db: Database) {
+function prepareStatements(db: ReaderDb) {
   return {
     likes: db
       .prepare<[number, number], [number, number, number, number, number]>('SELECT id, actor_id, post_id, time_us, deleted FROM likes WHERE id > ? ORDER BY id LIMIT ?')

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { WriterDb as Database } from '../../store/database.js';
+import type { WriterDb } from '../../store/database.js';
 import type { EventType, IngestEvent } from '../events.js';
 import { postUri, splitPostUri } from '../../atproto/identifiers.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
@@ -42,7 +42,7 @@ export class EventWriter {
   private liveLikes: number;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: WriterDb,
     options: EventWriterOptions = {},
   ) {
     this.meta = new MetaTable(db);
@@ -229,7 +229,7 @@ function emptyCounts(): OutcomeCounts {
 
 type IdRow = { id: number };
 
-function prepareStatements(db: Database) {
+function prepareStatements(db: WriterDb) {
   const prepare = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
   return {
     selectActor: prepare<[string], IdRow>('SELECT id FROM actors WHERE did = ?'),

@@ -39,6 +39,7 @@ export interface FollowerOptions {
  * connection closed. The position is kept durably beside the file.
  */
 export class Follower implements ReplicaStatus {
+  private stopped = false;
   private readonly copy: LocalCopy;
   private readonly watch: GenerationWatch;
   private readonly loop: PollLoop;
@@ -52,7 +53,7 @@ export class Follower implements ReplicaStatus {
       watch: this.watch,
       restoreAfresh: async () => {
         await this.restore();
-        options.onRestored?.();
+        if (!this.stopped) options.onRestored?.();
       },
     });
   }
@@ -90,12 +91,14 @@ export class Follower implements ReplicaStatus {
     this.loop.start();
   }
 
-  stop(): void {
-    this.loop.stop();
+  /** No further poll; resolves once the poll under way has ended (a restore under way swaps nothing in). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop.stop();
   }
 
   private async restore(): Promise<void> {
-    await restoreNewest(this.options, this.copy);
+    await restoreNewest({ ...this.options, cancelled: () => this.stopped }, this.copy);
     this.watch.progressed();
   }
 }

@@ -17,6 +17,8 @@ export interface RestoreParts {
   layout: ReplicaLayout;
   log: Logger;
   metrics: Metrics;
+  /** True once the follower stops: a restore then ends without swapping anything in. */
+  cancelled?: () => boolean;
 }
 
 /**
@@ -39,6 +41,10 @@ export async function restoreNewest(parts: RestoreParts, copy: LocalCopy): Promi
     // A snapshot read while still being uploaded would be cut short: check before serving it.
     const check = quickCheck(fresh.dbPath);
     if (check !== 'ok') throw new FollowerError('restore_failed', `restored copy fails quick_check (${check}); will retry`);
+    if (parts.cancelled?.()) {
+      log.info('follower: stopped during a restore; the copy is left as it was');
+      return;
+    }
     try {
       copy.commit(fresh.state, () => fs.renameSync(fresh.dbPath, copy.dbPath));
     } catch (err) {

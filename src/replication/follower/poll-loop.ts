@@ -37,6 +37,8 @@ export class PollLoop {
   private misses = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The tick under way, for stop() to wait on. */
+  private running: Promise<void> | undefined;
   private cadence: PollCadence;
   private readonly outcomes: Counter<'outcome'>;
 
@@ -51,20 +53,22 @@ export class PollLoop {
   }
 
   start(): void {
-    this.cadence = new PollCadence(this.parts.pollMs);
-    void this.tick();
+    this.tick();
   }
 
-  stop(): void {
+  /** No further poll; resolves once the one under way (a restore, perhaps) has ended. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.running;
   }
 
-  private async tick(): Promise<void> {
+  private tick(): void {
     if (this.stopped) return;
-    const outcome = await this.countedPoll();
-    if (this.stopped || outcome === undefined) return;
-    this.timer = setTimeout(() => void this.tick(), this.delayAfter(outcome));
+    this.running = this.countedPoll().then((outcome) => {
+      if (this.stopped || outcome === undefined) return;
+      this.timer = setTimeout(() => this.tick(), this.delayAfter(outcome));
+    });
   }
 
   private async countedPoll(): Promise<PollOutcome | undefined> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type LitestreamRun, logFields, runLitestream } from './run.js';
 import type { LitestreamSettings } from './settings.js';
-import { withNewFile } from '../../store/database.js';
+import { withWritableNewFile } from '../../store/database.js';
 
 /** One row of `litestream generations`. */
 export interface Generation {
@@ -138,7 +138,7 @@ export function checkRestoreRequest(settings: LitestreamSettings, request: Resto
  * ours): closing it then removes the -wal/-shm files a read-only connection would leave.
  */
 function inspect(file: string): Pick<RestoreSummary, 'heartbeatMs' | 'newestLikeUs' | 'likes'> {
-  return withNewFile(file, (db) => {
+  return withWritableNewFile(file, (db) => {
     const problems = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
     if (problems.length !== 1 || problems[0]!.integrity_check !== 'ok') {
       throw new RestoreError(`integrity_check failed on ${file}: ${problems.slice(0, 5).map((p) => p.integrity_check).join('; ')}`);
