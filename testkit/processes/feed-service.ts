@@ -7,6 +7,7 @@ import type { Config } from '../../src/config/config.js';
 import { openReader } from '../../src/store/database.js';
 import { createDatasetStats, type DatasetOptions, type DatasetStats, generateDataset } from '../dataset/generator.js';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../standins/jetstream-server.js';
+import { MemoryEventSource } from '../standins/memory-event-source.js';
 import { type PlcDirectory, randomPlcDid, startPlcDirectory } from '../standins/plc-directory.js';
 import { FIXTURES_DIR } from '../fixtures.js';
 import { metricValue } from '../metrics/prometheus.js';
@@ -71,14 +72,7 @@ export async function startDatasetInputs(dataset: DatasetOptions, stats?: Datase
   const lines = [...generateDataset(dataset, stats)];
   const jetstream = await startJetstreamReplay({ lines });
   const plc = await startPlcDirectory();
-  const env = {
-    JETSTREAM_URL: `${jetstream.url}/subscribe`,
-    ...feedIdentityEnv(plc),
-    GRAPH_POLL_MS: '50',
-    // The popular list is computed in the background; started before the ingest, the service's
-    // first list covers only the few likes it had then, until the next refresh.
-    POPULAR_REFRESH_MS: '300',
-  };
+  const env = { JETSTREAM_URL: `${jetstream.url}/subscribe`, ...quickFeedEnv(plc) };
   const close = async () => {
     await jetstream.close();
     await plc.close();
@@ -96,19 +90,33 @@ export interface DatasetService {
   stop(): Promise<void>;
 }
 
+/** The feed's identity, and graph timings quick enough for a test. */
+function quickFeedEnv(plc: Pick<PlcDirectory, 'url'>): Record<string, string> {
+  return {
+    ...feedIdentityEnv(plc),
+    GRAPH_POLL_MS: '50',
+    // The popular list is computed in the background; started before the ingest, the service's
+    // first list covers only the few likes it had then, until the next refresh.
+    POPULAR_REFRESH_MS: '300',
+  };
+}
+
 /**
- * A service fed a generated dataset through the Jetstream replay stand-in, with a PLC
- * stand-in for service auth; resolves once every like is stored, the like graph has
- * read them all, and health says ready.
+ * A service in this process fed a generated dataset, with a PLC stand-in for service auth;
+ * resolves once every like is stored, the like graph has read them all, and health says
+ * ready. The tests that use it are about the feed, so the stream comes through the
+ * context's event source (in memory), not over a WebSocket: ingest has tests of its own.
  */
 export async function startDatasetService(opts: { seed: number; likes: number; env?: Record<string, string> }): Promise<DatasetService> {
   const stats = createDatasetStats();
-  const inputs = await startDatasetInputs({ seed: opts.seed, likes: opts.likes }, stats);
-  const config = testConfig({ ...inputs.env, ...opts.env });
-  const svc = await startTestService(config);
+  const lines = [...generateDataset({ seed: opts.seed, likes: opts.likes }, stats)];
+  const plc = await startPlcDirectory();
+  // Never dialled: the event source below replaces the Jetstream client.
+  const config = testConfig({ JETSTREAM_URL: 'ws://127.0.0.1:1/subscribe', ...quickFeedEnv(plc), ...opts.env });
+  const svc = await startTestService(config, { overrides: { eventSource: new MemoryEventSource(lines) } });
   const stop = async () => {
     await svc.stop();
-    await inputs.close();
+    await plc.close();
   };
   try {
     const reader = openReader(config.dbPath, { busyTimeoutMs: 1000 });
@@ -134,7 +142,7 @@ export async function startDatasetService(opts: { seed: number; likes: number; e
           'SELECT a.did FROM likes l JOIN actors a ON a.id = l.actor_id WHERE l.deleted = 0 GROUP BY l.actor_id ORDER BY count(*) DESC LIMIT 1',
         )
         .get()!.did;
-      return { svc, config, plc: inputs.plc, stats, activeUser, stop };
+      return { svc, config, plc, stats, activeUser, stop };
     } finally {
       reader.close();
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, configFromEnv } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { FeedService } from '../../src/roles/service.js';
+import { FeedService, type ServiceOverrides } from '../../src/roles/service.js';
 
 // Re-exported here: the tests import them together with the service helpers.
 export { metricValue } from '../metrics/prometheus.js';
@@ -25,8 +25,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** Starts a service (on 127.0.0.1 with testConfig); `stop` also removes its data folder unless kept. */
-export async function startTestService(config: Config, options: { keepData?: boolean } = {}) {
-  const service = FeedService.create(config, { log: createLogger(config.logLevel) });
+export async function startTestService(config: Config, options: { keepData?: boolean; overrides?: ServiceOverrides } = {}) {
+  const service = FeedService.create(config, { log: createLogger(config.logLevel), ...options.overrides });
   await service.start();
   return {
     service,
