@@ -12,6 +12,7 @@ class Twins {
   readonly compacted = new LikeGraph();
   private nextId = 0;
   private live: number[] = [];
+  private readonly likes = new Map<number, [number, number]>();
 
   constructor(private readonly rnd: () => number) {}
 
@@ -24,13 +25,15 @@ class Twins {
       const timeS = T0 + Math.floor(this.nextId / 10);
       for (const g of this.graphs()) g.addLike(this.nextId, actor, post, timeS);
       this.live.push(this.nextId);
+      this.likes.set(this.nextId, [actor, post]);
     }
   }
 
   unlike(n: number): void {
     for (let k = 0; k < n && this.live.length > 0; k++) {
       const [id] = this.live.splice(Math.floor(this.rnd() * this.live.length), 1);
-      for (const g of this.graphs()) g.removeLike(id!);
+      const [actor, post] = this.likes.get(id!)!;
+      for (const g of this.graphs()) g.removeLike(id!, actor, post);
     }
   }
 

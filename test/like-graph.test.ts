@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { LikeGraph, LikeList } from '../src/feed/graph/like-graph.js';
 
 const CHUNK = 65_536;
-/** Bytes of one chunk of like slots: 32 per slot (two 8-byte links, three 4-byte fields, padding) and a removed bit. */
-const CHUNK_BYTES = 65_536 * 32 + 65_536 / 8;
+/**
+ * Bytes of one chunk of like slots: 32 per slot (two 8-byte links, four 4-byte fields).
+ * (No removed bit per slot any more: a compacted like's liveness is in its stamp.)
+ */
+const CHUNK_BYTES = 65_536 * 32;
 const T0 = 1_700_000_000;
 /** An empty graph's arrays: per actor id and per post row, 1024 of each to start. */
 const EMPTY_BYTES = new LikeGraph().memoryBytes();
@@ -108,7 +111,7 @@ describe('LikeGraph', () => {
     expect(likesOf(g, 1, 0)).toEqual([]);
 
     // An unliked slot is touched but does not use up the cap.
-    g.removeLike(5);
+    g.removeLike(5, 1, 12);
     expect(likesOf(g, 1, 2)).toEqual([
       [11, T0 + 3],
       [10, T0 + 1],
@@ -123,22 +126,22 @@ describe('LikeGraph', () => {
 
   it('skips an unliked like and updates the counts, once', () => {
     const g = small();
-    g.removeLike(4);
+    g.removeLike(4, 2, 12);
     expect(likesOf(g, 2)).toEqual([[10, T0 + 2]]);
     expect(likersOf(g, 12)).toEqual([[1, T0 + 5]]);
     expect(g.likesOfActor(2)).toBe(1);
     expect(g.likesOfPost(12)).toBe(1);
     expect(g.likeCount).toBe(5);
 
-    g.removeLike(4); // a replayed unlike
-    g.removeLike(99); // a like the graph never had
-    g.removeLike(0);
+    g.removeLike(4, 2, 12); // a replayed unlike
+    g.removeLike(99, 2, 12); // a like the graph never had
+    g.removeLike(0, 2, 12);
     expect(g.likeCount).toBe(5);
     expect(g.likesOfActor(2)).toBe(1);
     expect(g.likesOfPost(12)).toBe(1);
 
     // The newest like of a list can go too: the walk starts past it.
-    g.removeLike(6);
+    g.removeLike(6, 3, 10);
     expect(likersOf(g, 10)).toEqual([
       [2, T0 + 2],
       [1, T0 + 1],
@@ -173,13 +176,13 @@ describe('LikeGraph', () => {
     expect(g.readLikesOfActor(1, 10, new LikeList())).toBe(1);
 
     // Unliking a pruned like, or pruning again below the floor, changes nothing.
-    g.removeLike(2);
+    g.removeLike(2, 2, 10);
     g.pruneThrough(2);
     expect(g.likeCount).toBe(3);
     expect(g.likesOfActor(2)).toBe(1);
 
     // An unliked like that is then pruned is not counted twice.
-    g.removeLike(4);
+    g.removeLike(4, 2, 12);
     expect(g.likeCount).toBe(2);
     g.pruneThrough(4);
     expect(g.likeCount).toBe(2);
@@ -247,7 +250,7 @@ describe('LikeGraph', () => {
       g.addLike(id, like.actor, like.post, like.timeS);
       live.set(id, like);
       if (id % 7 === 0) {
-        g.removeLike(id);
+        g.removeLike(id, like.actor, like.post);
         live.delete(id);
       }
     }
@@ -342,7 +345,7 @@ describe('LikeGraph', () => {
     ]);
     expect(since(g, 6)).toEqual([]);
     expect(since(g, -1000)).toHaveLength(6);
-    g.removeLike(5);
+    g.removeLike(5, 1, 12);
     expect(since(g, 4)).toEqual([[10, 3, T0 + 6]]);
     g.pruneThrough(3);
     expect(since(g, 0)).toEqual([
@@ -365,7 +368,7 @@ describe('like ids past 2^31 (weeks of the firehose)', () => {
     for (let k = 0; k < 4; k++) g.addLike(base + k, 1, 10 + k, 1000 + k);
     g.addLike(2 ** 33 + 5, 1, 20, 2000);
     expect(likesOf(g, 1).map(([post]) => post)).toEqual([20, 13, 12, 11, 10]);
-    g.removeLike(base + 2);
+    g.removeLike(base + 2, 1, 12);
     g.pruneThrough(base);
     expect(likesOf(g, 1).map(([post]) => post)).toEqual([20, 13, 11]);
     expect(g.likesOfActor(1)).toBe(3);

@@ -60,8 +60,8 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
   const postAuthor: number[] = [0];
   /** Posts deleted before the cut-off: a like that brings one into the graph says so (as the row's flag does). */
   const postGoneBefore = new Set<number>();
-  /** `${actor} ${rkey}` → like id (before the cut-off) or held-out like (after). */
-  const likesBefore = new Map<string, number>();
+  /** `${actor} ${rkey}` → like id and post (before the cut-off) or held-out like (after). */
+  const likesBefore = new Map<string, [number, number]>();
   const likesAfter = new Map<string, HeldLike>();
   const accountSeq = new Map<number, number>();
   const stats: WorldStats = {
@@ -115,7 +115,7 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         if (likesBefore.has(key) || likesAfter.has(key)) break; // a replayed create
         if (before) {
           const id = nextLikeId++;
-          likesBefore.set(key, id);
+          likesBefore.set(key, [id, post]);
           graph.addLike(id, actor, post, Math.floor(event.timeUs / 1e6), postAuthor[post], postGoneBefore.has(post));
           stats.likesBefore++;
         } else {
@@ -130,8 +130,8 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         const key = `${actor} ${event.rkey}`;
         const held = likesAfter.get(key);
         if (held) held.unliked = true;
-        const id = likesBefore.get(key);
-        if (id !== undefined && before) graph.removeLike(id);
+        const liked = likesBefore.get(key);
+        if (liked !== undefined && before) graph.removeLike(liked[0], actor, liked[1]);
         break;
       }
       case 'post':

@@ -10,9 +10,29 @@ const ROWS_PER_READ = 50_000;
 const PROGRESS_EVERY_MS = 2000;
 /** A compaction works this long, then lets the event loop serve requests. */
 const COMPACT_SLICE_MS = 4;
-/** Compact again once this share of the likes (and at least MIN) is read through the links. */
-const COMPACT_SHARE = 0.05;
-const COMPACT_MIN_LIKES = 100_000;
+
+/** When the graph compacts (see like-graph.ts): the defaults serve; tests make them small. */
+export interface CompactionTuning {
+  /**
+   * The newest likes a compaction leaves in slots. At least the popular feed's scan
+   * (POPULAR_DEFAULTS.scanLikes, 300,000): it reads them with forEachLikeSince.
+   */
+  keepNewest: number;
+  /** Compact again once this share of the likes (and at least minLikes) could be frozen, or was pruned while frozen. */
+  share: number;
+  minLikes: number;
+  /** While loading, compact whenever the slots hold more than this many likes and than loadShare of them. */
+  loadMaxSlotted: number;
+  loadShare: number;
+}
+
+export const COMPACTION_DEFAULTS: CompactionTuning = {
+  keepNewest: 400_000,
+  share: 0.05,
+  minLikes: 100_000,
+  loadMaxSlotted: 8_000_000,
+  loadShare: 0.25,
+};
 
 export interface SyncStep {
   likes: number;
@@ -37,6 +57,7 @@ export class GraphSync {
   constructor(
     db: ReaderDb,
     private readonly log: Logger,
+    private readonly tuning: CompactionTuning = COMPACTION_DEFAULTS,
   ) {
     this.attach(db);
   }
@@ -48,7 +69,9 @@ export class GraphSync {
 
   /**
    * Reads the whole window, yielding to the event loop between reads so the process
-   * keeps answering health checks, and logs progress.
+   * keeps answering health checks, and logs progress. It compacts along the way
+   * whenever the slots hold too many likes (geometrically, so the load stays linear),
+   * so it never holds the whole window at 32 bytes a like.
    */
   async load(): Promise<void> {
     const started = Date.now();
@@ -64,6 +87,7 @@ export class GraphSync {
         lastLog = Date.now();
         this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
       }
+      if (this.slottedLikes() > Math.max(this.tuning.loadMaxSlotted, this.graph.likeCount * this.tuning.loadShare)) await this.compact();
       await yieldToEventLoop();
     }
     const compactStarted = Date.now();
@@ -127,10 +151,22 @@ export class GraphSync {
     return rows;
   }
 
-  /** Starts a compaction in the background once enough likes are read through the links. */
-  private compactIfDue(): void {
+  /** Likes in slots (above the frozen ones and the floor). */
+  private slottedLikes(): number {
     const { graph } = this;
-    if (this.compacting || graph.likesSinceCompaction < Math.max(COMPACT_MIN_LIKES, graph.likeCount * COMPACT_SHARE)) return;
+    return graph.newestLikeId - Math.max(graph.floorId, graph.compactedThrough);
+  }
+
+  /**
+   * Starts a compaction in the background once enough likes could be frozen, or
+   * enough frozen likes were pruned (their actors' and posts' counts stay high until
+   * a compaction).
+   */
+  private compactIfDue(): void {
+    const { graph, tuning } = this;
+    const due = Math.max(tuning.minLikes, graph.likeCount * tuning.share);
+    const freezable = this.slottedLikes() - tuning.keepNewest;
+    if (this.compacting || (freezable < due && graph.prunedSinceCompaction < due)) return;
     this.compacting = this.compact()
       .catch((err: unknown) => this.log.error({ err }, 'like graph compaction failed'))
       .finally(() => (this.compacting = undefined));
@@ -138,19 +174,21 @@ export class GraphSync {
 
   /** Freezes the graph's lists, a slice at a time (see compact-lists.ts). */
   private async compact(): Promise<void> {
-    const build = this.graph.startCompaction();
+    const build = this.graph.startCompaction({ keepNewest: this.tuning.keepNewest });
     while (!build.step(performance.now() + COMPACT_SLICE_MS)) {
       await yieldToEventLoop();
-      if (this.stopped) return;
     }
     this.graph.finishCompaction(build);
   }
 
   private applyChange(kind: number, ref: number): void {
     switch (kind) {
-      case CHANGE_KIND.likeDeleted:
-        this.graph.removeLike(ref);
+      case CHANGE_KIND.likeDeleted: {
+        // The row stays, flagged deleted, until pruned; gone, the like is below the floor.
+        const row = this.stmt.likeRow.get(ref);
+        if (row) this.graph.removeLike(ref, row.actor_id, row.post_id);
         break;
+      }
       case CHANGE_KIND.postDeleted:
         this.graph.markPostGone(ref);
         break;
@@ -172,6 +210,7 @@ function prepareStatements(db: ReaderDb) {
     postsByIds: db
       .prepare<[string], [number, number, number]>('SELECT id, author_id, flags FROM posts WHERE id IN (SELECT value FROM json_each(?))')
       .raw(),
+    likeRow: db.prepare<[number], { actor_id: number; post_id: number }>('SELECT actor_id, post_id FROM likes WHERE id = ?'),
     changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
     actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),
     inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),

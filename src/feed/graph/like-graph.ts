@@ -1,29 +1,35 @@
 /**
- * The retention window's likes in memory, as typed arrays. Each like is a slot
- * numbered by its `likes.id`; slots live in chunks, so appending is O(1) and pruning
- * the oldest likes frees whole chunks.
+ * The retention window's likes in memory, as typed arrays, in two parts.
  *
- * Two linked lists run through the slots, newest first: one per actor (giving the
- * posts it liked) and one per post (giving its likers). Reading a list touches only
- * its slots. Like ids pass 2^31 within weeks at the firehose rate, so the links are
- * float64 (exact to 2^53).
+ * Young likes (the newest; GraphSync keeps at least 400,000 of them) each have a
+ * 32-byte slot numbered by its `likes.id`, in chunks of 65,536: two links (float64:
+ * like ids pass 2^31 within weeks), then actor, post, time and the post's row. The
+ * links run two lists through the slots, newest first: one per actor (the posts it
+ * liked) and one per post (its likers). Appending is O(1).
  *
- * A slot is 32 bytes in one buffer: both links, then actor, post, time and the
- * post's row (below). Following links is a dependent cache miss per like, so from
- * time to time the lists are also frozen into contiguous arrays (compact-lists.ts),
- * and a read follows links only through the likes added since.
+ * Frozen likes (ids up to `compactedThrough`) have no slot: a compaction
+ * (compaction-build.ts) moved them into contiguous lists per actor and per post
+ * (compact-lists.ts, 8 bytes a like each way), and their liveness and time into a
+ * 2-byte stamp per id (like-stamps.ts). A read follows the links through the young
+ * likes, then scans the key's compacted list. About 18 bytes a frozen like.
  *
- * Actors are indexed by their database id (accounts are never pruned, so those ids
- * are bounded by the accounts seen). Posts are not: post ids are never reused, so
- * arrays indexed by them would grow with every post ever seen, not with the window.
- * The graph holds a post while it has live likes, in a row of its own per-post
+ * Counts. likesOfActor and likesOfPost are exact through adds and unlikes, and for
+ * young likes through pruning. Pruning a frozen like cannot say whose it was, so those
+ * counts stay high until the next compaction brings them down; they are never below
+ * the key's live likes, and a key whose newest like is pruned counts 0.
+ *
+ * Actors are indexed by their database id (accounts are never pruned). Posts are not:
+ * post ids are never reused, so arrays indexed by them would grow with every post ever
+ * seen. The graph holds a post while it has live likes, in a row of its own per-post
  * arrays found through an IntMap; the first like brings the post in (with its author
  * and whether it is deleted), and when its last like goes, the row is free for
- * another post. With the compacted lists: about 64 bytes per like, plus 13 per actor
- * id and about 40 per post in the window.
+ * another post. A post whose likes were all pruned while frozen keeps its row until
+ * the next compaction (or its next like), but reads as not held.
  */
-import { CompactionBuild, type CompactLists } from './compact-lists.js';
+import { BY_ACTOR, CompactionBuild, type CompactionHost, type Direction, type VisitLike } from './compaction-build.js';
+import type { CompactLists } from './compact-lists.js';
 import { IntMap } from './int-map.js';
+import { LikeStamps, STAMP_BLOCK_IDS } from './like-stamps.js';
 
 const CHUNK_SIZE = 1 << 16;
 const SLOT_BYTES = 32;
@@ -37,15 +43,19 @@ const ACTOR = 4;
 const POST = 5;
 const TIME = 6;
 const POST_ROW = 7;
-/** A like whose slot time is 0 is gone (unliked or pruned). */
+/** A like whose slot time is 0 is gone (unliked or pruned), or never came. */
 const DEAD = 0;
+/** Bytes per actor id: head link, count, inactive flag. */
+const ACTOR_BYTES = 8 + 4 + 1;
+/** Bytes per post row: head link, count, author, flags, post id. */
+const POST_ROW_BYTES = 8 + 4 + 4 + 1 + 4;
+const NO_POST = -1;
 
-/** Three views of one chunk's buffer, and a bit per slot set when its like is removed. */
+/** Three views of one chunk's buffer. */
 interface Chunk {
   links: Float64Array;
   ints: Int32Array;
   times: Uint32Array;
-  dead: Uint8Array;
 }
 
 const chunkIndex = (id: number): number => Math.floor(id / CHUNK_SIZE);
@@ -77,15 +87,33 @@ export interface ReadLimits {
   atLeast?: number;
 }
 
+export interface CompactionOptions {
+  /**
+   * Leave at least this many of the newest like ids in slots (forEachLikeSince reads
+   * only those). The range compacted then ends on a stamp block, so stamps are exact
+   * for the firehose's times. Without it, everything is compacted.
+   */
+  keepNewest?: number;
+}
+
 export const POST_GONE = 1;
 
 export class LikeGraph {
   private chunks: Array<Chunk | undefined> = [];
-  /** The lists as of the last compaction; newer likes are read through the links. */
+  private slotChunks = 0;
+  /** Chunks below this one are all freed. */
+  private firstChunk = 0;
+  /** Likes from this id up (and above the floor) have slots; older ones are frozen. */
+  private youngFrom = 1;
+  private readonly stamps = new LikeStamps();
+  /** The frozen lists; a read takes likes newer than their throughId from the links. */
   private byActor: CompactLists | undefined;
   private byPost: CompactLists | undefined;
+  private building: CompactionBuild | undefined;
+  private peakBytes = 0;
+  private prunedFrozen = 0;
   /** Likes with ids at or below this are gone (pruned). */
-  private floorId = 0;
+  private floor = 0;
   private maxId = 0;
   private liveLikes = 0;
 
@@ -98,6 +126,8 @@ export class LikeGraph {
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
   private postFlags = new Uint8Array(1024);
+  /** The post of each row in use; NO_POST for a free row. */
+  private postOfRow = new Int32Array(1024).fill(NO_POST);
   /** Rows freed by posts whose last like went, reused before new ones. */
   private freeRows = new Int32Array(1024);
   private freeRowCount = 0;
@@ -111,14 +141,24 @@ export class LikeGraph {
     return this.maxId;
   }
 
-  /** Posts with live likes: the rows in use. */
+  /** Likes at or below this id are gone. */
+  get floorId(): number {
+    return this.floor;
+  }
+
+  /** Likes at or below this id are frozen: no slot, read from the compacted lists. */
+  get compactedThrough(): number {
+    return this.youngFrom - 1;
+  }
+
+  /** Post rows in use: the posts with live likes, and any whose likes were all pruned since the last compaction. */
   get postCount(): number {
     return this.postRows.size;
   }
 
-  /** Whether the graph holds the post: it has live likes. */
+  /** Whether the graph holds the post: it has live likes (its newest like is not pruned). */
   holdsPost(post: number): boolean {
-    return this.postRows.get(post) >= 0;
+    return this.heldRow(post) >= 0;
   }
 
   /**
@@ -131,6 +171,8 @@ export class LikeGraph {
     this.ensureActor(actor);
     this.ensureActor(author);
     const row = this.rowOfNewLike(post, author, postGone);
+    // Every like the actor had is pruned: its count may still hold frozen ones.
+    if (this.actorHead[actor]! <= this.floor) this.actorLikes[actor] = 0;
     this.maxId = id;
     const chunk = this.chunkFor(id);
     const f = slotIndex(id) * F64_PER_SLOT;
@@ -148,39 +190,53 @@ export class LikeGraph {
     this.liveLikes++;
   }
 
-  /** An unlike: the slot stays linked but is skipped from now on. */
-  removeLike(id: number): void {
-    const chunk = this.chunkOf(id);
-    if (!chunk) return;
-    const n = slotIndex(id) * I32_PER_SLOT;
-    if (chunk.times[n + TIME] === DEAD) return;
-    chunk.times[n + TIME] = DEAD;
-    chunk.dead[slotIndex(id) >> 3]! |= 1 << (slotIndex(id) & 7);
-    this.actorLikes[chunk.ints[n + ACTOR]!]!--;
-    const row = chunk.ints[n + POST_ROW]!;
-    if (--this.postLikes[row]! === 0) this.releaseRow(chunk.ints[n + POST]!, row);
+  /**
+   * An unlike, of the like `id` by `actor` on `post` (the like's row says which: a
+   * frozen like has no slot to tell). Removing a like twice, or one the graph does not
+   * hold, changes nothing.
+   */
+  removeLike(id: number, actor: number, post: number): void {
+    if (id <= this.floor || id > this.maxId) return;
+    if (id >= this.youngFrom) {
+      this.removeYoung(id, actor, post);
+      return;
+    }
+    if (!this.stamps.kill(id)) return;
     this.liveLikes--;
+    if (actor < this.actorLikes.length && this.actorLikes[actor]! > 0) this.actorLikes[actor]!--;
+    const row = this.postRows.get(post);
+    if (row >= 0 && this.postLikes[row]! > 0 && --this.postLikes[row]! === 0) this.releaseRow(post, row);
   }
 
-  /** Drops every like at or below `id` (retention), freeing whole chunks. */
+  /**
+   * Drops every like at or below `id` (retention), freeing whole chunks. Young likes
+   * leave their keys' counts exactly; frozen ones only the total (see the header).
+   */
   pruneThrough(id: number): void {
     const through = Math.min(id, this.maxId);
-    for (let like = this.floorId + 1; like <= through; like++) {
+    if (through <= this.floor) return;
+    const frozenTo = Math.min(through, this.youngFrom - 1);
+    if (frozenTo > this.floor) {
+      const live = this.stamps.countLive(this.floor + 1, frozenTo);
+      this.liveLikes -= live;
+      this.prunedFrozen += live;
+    }
+    for (let like = Math.max(this.floor + 1, this.youngFrom); like <= through; like++) {
       // A first prune after a load can start far below the first chunk: jump over holes.
       if (!this.chunks[chunkIndex(like)]) {
         like = (chunkIndex(like) + 1) * CHUNK_SIZE - 1;
         continue;
       }
-      this.removeLike(like);
+      this.removeYoung(like);
     }
-    this.floorId = Math.max(this.floorId, through);
-    const firstKept = chunkIndex(this.floorId + 1);
-    for (let c = 0; c < firstKept; c++) this.chunks[c] = undefined;
+    this.floor = through;
+    this.stamps.pruneThrough(through);
+    this.freeSlotChunks();
   }
 
   /** A deleted post; one the graph does not hold is left alone (a later like brings its flag). */
   markPostGone(post: number): void {
-    const row = this.postRows.get(post);
+    const row = this.heldRow(post);
     if (row >= 0) this.postFlags[row] = POST_GONE;
   }
 
@@ -195,22 +251,24 @@ export class LikeGraph {
 
   /** A post with live likes, not deleted, by an active author. */
   isPostLive(post: number): boolean {
-    const row = this.postRows.get(post);
+    const row = this.heldRow(post);
     return row >= 0 && this.postFlags[row] === 0 && this.isActorActive(this.postAuthor[row]!);
   }
 
   /** The author of a post the graph holds; 0 for others. */
   postAuthorOf(post: number): number {
-    const row = this.postRows.get(post);
+    const row = this.heldRow(post);
     return row >= 0 ? this.postAuthor[row]! : 0;
   }
 
+  /** The actor's live likes, or more while frozen likes pruned since the last compaction are still counted. */
   likesOfActor(actor: number): number {
-    return actor < this.actorLikes.length ? this.actorLikes[actor]! : 0;
+    return actor < this.actorLikes.length && this.actorHead[actor]! > this.floor ? this.actorLikes[actor]! : 0;
   }
 
+  /** The post's live likes, or more (as likesOfActor). */
   likesOfPost(post: number): number {
-    const row = this.postRows.get(post);
+    const row = this.heldRow(post);
     return row >= 0 ? this.postLikes[row]! : 0;
   }
 
@@ -232,7 +290,8 @@ export class LikeGraph {
 
   /**
    * One list: through the links (word `link`, reporting int word `other`) down to the
-   * compacted likes, then on through the compacted list of `key` (an actor, or a post's row).
+   * compacted likes, then on through the compacted list of `key` (an actor, or a post's
+   * row), whose entries take their time and liveness from the stamps.
    */
   private read(
     head: number,
@@ -248,7 +307,7 @@ export class LikeGraph {
     const atLeast = limits.atLeast ?? 0;
     const compactedThrough = compact?.throughId ?? 0;
     // Locals, not fields, inside the loops: this is the ranker's hot path.
-    const floorId = this.floorId;
+    const floorId = this.floor;
     let ids: Int32Array = out.ids;
     let times: Uint32Array = out.timesS;
     let count = 0;
@@ -272,12 +331,15 @@ export class LikeGraph {
       id = chunk.links[slot * F64_PER_SLOT + link]!;
     }
     if (compact && id > floorId && key < compact.keys) {
+      const { stamps } = this;
+      const { idBase, idOffset } = compact;
       const end = compact.start[key + 1]!;
       for (let j = compact.start[key]!; j < end && count < max; j++) {
-        const likeId = compact.likeId[j]!;
+        const likeId = idBase + idOffset[j]!;
         touched++;
-        if (likeId <= floorId || this.isRemoved(likeId)) continue;
-        const timeS = compact.timeS[j]!;
+        if (likeId <= floorId) continue;
+        const timeS = stamps.timeIfLive(likeId);
+        if (timeS < 0) continue;
         if (timeS < notBeforeS && count >= atLeast) break;
         if (count === ids.length) [ids, times] = out.grow();
         ids[count] = compact.other[j]!;
@@ -288,38 +350,74 @@ export class LikeGraph {
     return touched;
   }
 
-  /** A like at or below the newest id that was unliked or pruned (holes, id 0, count as removed). */
-  private isRemoved(id: number): boolean {
-    const chunk = this.chunks[chunkIndex(id)];
-    if (!chunk) return true;
-    const slot = slotIndex(id);
-    return (chunk.dead[slot >> 3]! & (1 << (slot & 7))) !== 0;
-  }
-
   /** Likes added since the last compaction: read through the links. */
   get likesSinceCompaction(): number {
-    return this.maxId - Math.max(this.floorId, this.byActor?.throughId ?? 0);
+    return this.maxId - Math.max(this.floor, this.byActor?.throughId ?? 0);
   }
 
-  /** Starts freezing the current lists; the caller runs `step` until done, then `finishCompaction`. */
-  startCompaction(): CompactionBuild {
-    return new CompactionBuild(this, this.floorId + 1, this.maxId, this.actorHead.length, this.rowsUsed);
+  /** Live frozen likes pruned since the last compaction began: what per-key counts may be over by. */
+  get prunedSinceCompaction(): number {
+    return this.prunedFrozen;
   }
 
+  /** The most memoryBytes() reached during compactions (while a build holds old and new lists). */
+  get compactionPeakBytes(): number {
+    return this.peakBytes;
+  }
+
+  /**
+   * Starts freezing the likes in slots (all, or all but the newest `keepNewest`); the
+   * caller runs `step` until done, then `finishCompaction`. A build started replaces
+   * one left unfinished.
+   */
+  startCompaction(options: CompactionOptions = {}): CompactionBuild {
+    let through = this.maxId;
+    if (options.keepNewest !== undefined) {
+      through = Math.floor((this.maxId - options.keepNewest + 1) / STAMP_BLOCK_IDS) * STAMP_BLOCK_IDS - 1;
+    }
+    // Never below what either direction has (a build left half done may have swapped one in).
+    through = Math.max(through, this.youngFrom - 1, this.byActor?.throughId ?? 0, this.byPost?.throughId ?? 0);
+    this.prunedFrozen = 0;
+    this.building = new CompactionBuild(this.compactionHost(), through);
+    return this.building;
+  }
+
+  /**
+   * Frees the slots of the likes now frozen, and brings each key's count down to what
+   * the new lists and the slots above them hold (both at least its live likes); a post
+   * left with neither gives up its row.
+   */
   finishCompaction(build: CompactionBuild): void {
-    ({ byActor: this.byActor, byPost: this.byPost } = build.result());
+    if (build !== this.building) throw new Error('compaction: not the build in progress');
+    const young = build.youngCounts();
+    const byActor = this.byActor!;
+    const byPost = this.byPost!;
+    for (let a = 0; a < young.actors.length; a++) {
+      this.actorLikes[a] = Math.min(this.actorLikes[a]!, byActor.lengthOf(a) + young.actors[a]!);
+    }
+    for (let row = 0; row < young.postRows.length; row++) {
+      const post = this.postOfRow[row]!;
+      if (post === NO_POST) continue;
+      const likes = Math.min(this.postLikes[row]!, byPost.lengthOf(row) + young.postRows[row]!);
+      this.postLikes[row] = likes;
+      if (likes === 0) this.releaseRow(post, row);
+    }
+    this.youngFrom = Math.max(this.youngFrom, build.throughId + 1);
+    this.building = undefined;
+    this.freeSlotChunks();
+    this.noteMemory();
   }
 
-  /** Calls `visit` for every live like with id in [fromId, toId], oldest first (`postRow`: the post's row, for compaction). */
-  forEachLikeInRange(
-    fromId: number,
-    toId: number,
-    visit: (id: number, actor: number, post: number, timeS: number, postRow: number) => void,
-  ): void {
-    for (let id = Math.max(fromId, this.floorId + 1); id <= Math.min(toId, this.maxId); id++) {
+  /**
+   * Calls `visit` for every live like in slots with id in [fromId, toId], oldest first
+   * (`postRow`: the post's row). Frozen likes (at or below compactedThrough) are not
+   * visited.
+   */
+  forEachLikeInRange(fromId: number, toId: number, visit: VisitLike): void {
+    for (let id = Math.max(fromId, this.floor + 1, this.youngFrom); id <= Math.min(toId, this.maxId); id++) {
       const chunk = this.chunks[chunkIndex(id)];
       if (!chunk) {
-        id = (chunkIndex(id) + 1) * CHUNK_SIZE - 1; // pruned: jump to the next chunk
+        id = (chunkIndex(id) + 1) * CHUNK_SIZE - 1; // pruned or never used: jump to the next chunk
         continue;
       }
       const n = slotIndex(id) * I32_PER_SLOT;
@@ -328,21 +426,95 @@ export class LikeGraph {
     }
   }
 
-  /** Calls `visit(post, actor, timeS)` for every live like with id above `afterId`, oldest first. */
+  /**
+   * Calls `visit(post, actor, timeS)` for every live like with id above `afterId`,
+   * oldest first; only likes still in slots (above compactedThrough), so a caller
+   * reading the newest N likes needs N <= the `keepNewest` its compactions use.
+   */
   forEachLikeSince(afterId: number, visit: (post: number, actor: number, timeS: number) => void): void {
     this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, post, timeS) => visit(post, actor, timeS));
   }
 
-  /** Bytes held by the typed arrays: the figure the memory target is about. */
+  /** Bytes held by the typed arrays, a compaction's under way included: the figure the memory target is about. */
   memoryBytes(): number {
-    const chunkBytes = this.chunks.reduce((sum, c) => sum + (c ? CHUNK_SIZE * SLOT_BYTES + c.dead.byteLength : 0), 0);
-    const compactBytes = (this.byActor?.bytes() ?? 0) + (this.byPost?.bytes() ?? 0);
-    const postBytes = this.postHead.length * 17 + this.freeRows.byteLength + this.postRows.bytes();
-    return chunkBytes + compactBytes + this.actorHead.length * 13 + postBytes;
+    const slotBytes = this.slotChunks * CHUNK_SIZE * SLOT_BYTES;
+    const frozenBytes = this.stamps.bytes() + (this.byActor?.bytes() ?? 0) + (this.byPost?.bytes() ?? 0) + (this.building?.bytes() ?? 0);
+    const postBytes = this.postHead.length * POST_ROW_BYTES + this.freeRows.byteLength + this.postRows.bytes();
+    return slotBytes + frozenBytes + this.actorHead.length * ACTOR_BYTES + postBytes;
   }
 
-  private chunkOf(id: number): Chunk | undefined {
-    return id > this.floorId && id <= this.maxId ? this.chunks[chunkIndex(id)] : undefined;
+  /** The graph as a compaction sees it. */
+  private compactionHost(): CompactionHost {
+    const graph = this;
+    const { stamps } = this;
+    return {
+      get floorId() {
+        return graph.floor;
+      },
+      get newestLikeId() {
+        return graph.maxId;
+      },
+      get stampedThrough() {
+        return stamps.stampedThrough;
+      },
+      forEachLikeInRange: (fromId, toId, visit) => graph.forEachLikeInRange(fromId, toId, visit),
+      isFrozenLikeLive: (id) => stamps.timeIfLive(id) >= 0,
+      stampThrough: (toId) => stamps.stamp(toId, graph.maxId, (id) => graph.slotTime(id)),
+      listsOf: (direction) => (direction === BY_ACTOR ? graph.byActor : graph.byPost),
+      installLists: (direction: Direction, lists) => {
+        if (direction === BY_ACTOR) graph.byActor = lists;
+        else graph.byPost = lists;
+      },
+      keyCount: (direction) => (direction === BY_ACTOR ? graph.actorHead.length : graph.rowsUsed),
+      noteMemory: () => graph.noteMemory(),
+    };
+  }
+
+  private noteMemory(): void {
+    this.peakBytes = Math.max(this.peakBytes, this.memoryBytes());
+  }
+
+  /** The time in a like's slot; 0 (DEAD) when it is gone or there is no slot. */
+  private slotTime(id: number): number {
+    if (id <= this.floor || id < this.youngFrom || id > this.maxId) return DEAD;
+    const chunk = this.chunks[chunkIndex(id)];
+    return chunk ? chunk.times[slotIndex(id) * I32_PER_SLOT + TIME]! : DEAD;
+  }
+
+  /** Unlikes or prunes a like in a slot; `actor` and `post`, when given, must be the slot's. */
+  private removeYoung(id: number, actor?: number, post?: number): void {
+    const chunk = this.chunks[chunkIndex(id)];
+    if (!chunk) return;
+    const n = slotIndex(id) * I32_PER_SLOT;
+    if (chunk.times[n + TIME] === DEAD) return;
+    const slotActor = chunk.ints[n + ACTOR]!;
+    const slotPost = chunk.ints[n + POST]!;
+    if ((actor !== undefined && actor !== slotActor) || (post !== undefined && post !== slotPost)) {
+      throw new Error(`removeLike ${id}: the like is actor ${slotActor} on post ${slotPost}, not actor ${actor} on post ${post}`);
+    }
+    chunk.times[n + TIME] = DEAD;
+    // A like a compaction in progress has stamped is dead there too.
+    this.stamps.kill(id);
+    this.actorLikes[slotActor]!--;
+    const row = chunk.ints[n + POST_ROW]!;
+    if (--this.postLikes[row]! === 0) this.releaseRow(slotPost, row);
+    this.liveLikes--;
+  }
+
+  /** The post's row if the graph holds it: it has a row, and its newest like is above the floor. */
+  private heldRow(post: number): number {
+    const row = this.postRows.get(post);
+    return row >= 0 && this.postHead[row]! > this.floor ? row : -1;
+  }
+
+  /** Frees the slot chunks that hold no id above both the floor and the frozen likes. */
+  private freeSlotChunks(): void {
+    const firstKept = chunkIndex(Math.max(this.floor, this.youngFrom - 1) + 1);
+    for (let c = this.firstChunk; c < Math.min(firstKept, this.chunks.length); c++) {
+      if (this.chunks[c]) this.slotChunks--;
+      this.chunks[c] = undefined;
+    }
+    this.firstChunk = Math.max(this.firstChunk, firstKept);
   }
 
   private chunkFor(id: number): Chunk {
@@ -350,8 +522,9 @@ export class LikeGraph {
     let chunk = this.chunks[c];
     if (!chunk) {
       const buffer = new ArrayBuffer(CHUNK_SIZE * SLOT_BYTES);
-      chunk = { links: new Float64Array(buffer), ints: new Int32Array(buffer), times: new Uint32Array(buffer), dead: new Uint8Array(CHUNK_SIZE / 8) };
+      chunk = { links: new Float64Array(buffer), ints: new Int32Array(buffer), times: new Uint32Array(buffer) };
       this.chunks[c] = chunk;
+      this.slotChunks++;
     }
     return chunk;
   }
@@ -364,26 +537,38 @@ export class LikeGraph {
     this.actorInactive = resized(this.actorInactive, size);
   }
 
-  /** The post's row, taking a free one (or a new one) when the post is not held yet. */
+  /**
+   * The post's row, taking a free one (or a new one) when the post is not held yet. A
+   * row whose likes were all pruned starts afresh: nothing of its lists is live.
+   */
   private rowOfNewLike(post: number, author: number, gone: boolean): number {
     const free = this.freeRowCount > 0 ? this.freeRows[this.freeRowCount - 1]! : this.rowsUsed;
     const row = this.postRows.getOrAdd(post, free);
-    if (row !== free) return row;
+    if (row !== free) {
+      if (this.postHead[row]! <= this.floor) this.startRow(row, post, author, gone);
+      return row;
+    }
     if (this.freeRowCount > 0) this.freeRowCount--;
     else {
       this.rowsUsed++;
       if (row === this.postHead.length) this.growRows();
     }
+    this.startRow(row, post, author, gone);
+    return row;
+  }
+
+  private startRow(row: number, post: number, author: number, gone: boolean): void {
     this.postHead[row] = 0;
     this.postLikes[row] = 0;
     this.postAuthor[row] = author;
     this.postFlags[row] = gone ? POST_GONE : 0;
-    return row;
+    this.postOfRow[row] = post;
   }
 
   /** The post's last like went: its list is all dead likes, and its row can serve another post. */
   private releaseRow(post: number, row: number): void {
     this.postRows.delete(post);
+    this.postOfRow[row] = NO_POST;
     this.freeRows[this.freeRowCount++] = row;
   }
 
@@ -393,6 +578,8 @@ export class LikeGraph {
     this.postLikes = resized(this.postLikes, size);
     this.postAuthor = resized(this.postAuthor, size);
     this.postFlags = resized(this.postFlags, size);
+    this.postOfRow = resized(this.postOfRow, size);
+    this.postOfRow.fill(NO_POST, size / 2);
     this.freeRows = resized(this.freeRows, size);
   }
 }
