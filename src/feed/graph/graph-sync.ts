@@ -177,6 +177,8 @@ export class GraphSync {
     const build = this.graph.startCompaction({ keepNewest: this.tuning.keepNewest });
     while (!build.step(performance.now() + COMPACT_SLICE_MS)) {
       await yieldToEventLoop();
+      // A build left unfinished is harmless: the next one starts over it (startCompaction).
+      if (this.stopped) return;
     }
     this.graph.finishCompaction(build);
   }

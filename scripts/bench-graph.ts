@@ -1,0 +1,97 @@
+/**
+ * The like graph's memory, load time and ranking cost at firehose sizes, for this tree
+ * and an older commit side by side in one run (same database, same users):
+ *
+ *   npm run bench:graph [-- --sizes 10000000,40000000 --base main --users 500 --seed 7]
+ *
+ * Each size gets a database shaped like the firehose (scripts/bench/graph-dataset.ts),
+ * kept in bench-output/graph-data/ for the next run. Each tree loads it in a process of
+ * its own (scripts/bench/graph-child.ts); the base tree is the commit's src/ unpacked
+ * under node_modules/.cache (so its imports find the packages). Per size and tree it
+ * prints load seconds, the graph's typed arrays (MB and bytes per like held), RSS, and
+ * the ranking's p50/p99 over the users; then how many rankings the trees agree on, and a
+ * closing JSON line of this tree's figures at the largest size.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../testkit/processes/processes.js';
+import { ensureGraphDataset } from './bench/graph-dataset.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10000000,40000000' },
+    base: { type: 'string', default: 'main' },
+    users: { type: 'string', default: '500' },
+    seed: { type: 'string', default: '7' },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n < 100_000)) throw new Error(`--sizes: whole numbers of likes, each at least 100000 (got ${values.sizes})`);
+const seed = Number(values.seed);
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Side {
+  loadS: number;
+  likes: number;
+  posts: number;
+  graphBytes: number;
+  rssMb: number;
+  peakRssMb: number;
+  rankP50Ms: number;
+  rankP99Ms: number;
+  rankings: string[];
+}
+
+/** The base commit's src/, where its imports resolve to this checkout's packages. */
+function unpackBase(rev: string): string {
+  const commit = execFileSync('git', ['rev-parse', '--short', rev], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  const dir = path.join(REPO_ROOT, 'node_modules', '.cache', 'bench-base', commit);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${commit} src | tar -x -C ${dir}`], { cwd: REPO_ROOT });
+  return dir;
+}
+
+function runSide(tree: string, db: string, nowS: number): Side {
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=16384', '--import', 'tsx', path.join(REPO_ROOT, 'scripts/bench/graph-child.ts'), tree, db, values.users, String(nowS), String(seed)],
+    { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (child.status !== 0) throw new Error(`graph child for ${tree} exited ${child.status}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Side;
+}
+
+const baseTree = unpackBase(values.base);
+const dataDir = path.join(REPO_ROOT, 'bench-output', 'graph-data');
+mkdirSync(dataDir, { recursive: true });
+const row = (cells: Array<string | number>) => console.log(cells.map((c) => String(c).padStart(12)).join(''));
+row(['likes', 'tree', 'load s', 'graph MB', 'B/like', 'RSS MB', 'peak MB', 'rank p50', 'rank p99']);
+let last: Side | undefined;
+for (const size of sizes) {
+  const dataset = ensureGraphDataset(path.join(dataDir, `graph-${size}-${seed}.db`), size, seed, progress);
+  const sides: Array<[string, Side]> = [];
+  for (const [name, tree] of [[values.base, baseTree], ['this tree', REPO_ROOT]] as const) {
+    progress(`${size} likes: loading with ${name}`);
+    const side = runSide(tree, dataset.path, dataset.newestTimeS);
+    sides.push([name, side]);
+    row([size, name, side.loadS.toFixed(1), (side.graphBytes / 2 ** 20).toFixed(0), (side.graphBytes / side.likes).toFixed(1), side.rssMb.toFixed(0), side.peakRssMb.toFixed(0), side.rankP50Ms.toFixed(2), side.rankP99Ms.toFixed(2)]);
+  }
+  const [[, before], [, after]] = sides as [[string, Side], [string, Side]];
+  const same = before.rankings.filter((ranking, i) => ranking === after.rankings[i]).length;
+  row([size, 'ratio', (after.loadS / before.loadS).toFixed(2), (after.graphBytes / before.graphBytes).toFixed(2), '', (after.rssMb / before.rssMb).toFixed(2), (after.peakRssMb / before.peakRssMb).toFixed(2), (after.rankP50Ms / before.rankP50Ms).toFixed(2), (after.rankP99Ms / before.rankP99Ms).toFixed(2)]);
+  console.log(`${size} likes: live likes ${before.likes} / ${after.likes}; the first ${50} ids of ${same} of ${after.rankings.length} rankings are the same in both trees`);
+  last = after;
+}
+console.log(
+  JSON.stringify({
+    likes: last!.likes,
+    graph_bytes_per_like: last!.graphBytes / last!.likes,
+    load_s: last!.loadS,
+    rss_mb: last!.rssMb,
+    peak_rss_mb: last!.peakRssMb,
+    rank_p50_ms: last!.rankP50Ms,
+    rank_p99_ms: last!.rankP99Ms,
+  }),
+);
