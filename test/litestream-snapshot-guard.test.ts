@@ -55,6 +55,7 @@ describe('SnapshotGuard', () => {
     const down: ObjectStore = {
       requests: { GET: 0, LIST: 0 },
       get: () => Promise.reject(new Error('connection refused')),
+      getStream: () => Promise.reject(new Error('connection refused')),
       list: () => Promise.reject(new Error('connection refused')),
     };
     const g = guard(down);

@@ -1,7 +1,11 @@
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type Listing, type ObjectStore, storeRequest } from './object-store-interface.js';
+import type { Readable } from 'node:stream';
+import { type Listing, type ObjectStore, storeRequest, storeStream } from './object-store-interface.js';
+
+/** Bytes per read of a streamed file. */
+const STREAM_CHUNK_BYTES = 1 << 20;
 
 /** Litestream's file replica: the same key layout, as files under a folder. */
 export class FolderStore implements ObjectStore {
@@ -18,6 +22,22 @@ export class FolderStore implements ObjectStore {
         if (isMissing(err)) return undefined;
         throw err;
       }
+    });
+  }
+
+  getStream(key: string): Promise<Readable | undefined> {
+    this.requests.GET += 1;
+    const what = `GET ${key} from ${this.folder}`;
+    return storeRequest(what, async () => {
+      // Opened first, so a missing file is undefined here rather than an error from the stream.
+      let file: fs.FileHandle;
+      try {
+        file = await fs.open(path.join(this.folder, key));
+      } catch (err) {
+        if (isMissing(err)) return undefined;
+        throw err;
+      }
+      return storeStream(what, file.createReadStream({ highWaterMark: STREAM_CHUNK_BYTES }));
     });
   }
 

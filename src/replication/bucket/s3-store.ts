@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import aws4 from 'aws4';
-import { type Listing, type ObjectStore, ObjectStoreError, storeRequest } from './object-store-interface.js';
+import { type Listing, type ObjectStore, ObjectStoreError, storeRequest, storeStream } from './object-store-interface.js';
 
 export interface S3Options {
   endpoint: string;
@@ -9,6 +11,7 @@ export interface S3Options {
   secretAccessKey: string;
 }
 
+/** A whole request, or a streamed one until its answer's headers and then between two chunks of its body. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -36,6 +39,29 @@ export class S3Store implements ObjectStore {
       }
       if (!response.ok) throw new ObjectStoreError(`GET ${key} from ${this.where()}: HTTP ${response.status} ${await response.text()}`);
       return Buffer.from(await response.arrayBuffer());
+    });
+  }
+
+  getStream(key: string): Promise<Readable | undefined> {
+    this.requests.GET += 1;
+    const what = `GET ${key} from ${this.where()}`;
+    return storeRequest(what, async () => {
+      // A large object takes longer than any fixed deadline: this one is for silence.
+      const idle = new IdleDeadline(REQUEST_TIMEOUT_MS);
+      try {
+        const response = await this.send(`/${this.options.bucket}/${encodeKey(key)}`, idle.signal);
+        if (response.status === 404) {
+          await response.body?.cancel();
+          idle.clear();
+          return undefined;
+        }
+        if (!response.ok) throw new ObjectStoreError(`${what}: HTTP ${response.status} ${await response.text()}`);
+        const body = response.body ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+        return storeStream(what, body, { onChunk: () => idle.restart(), onClose: () => idle.clear() });
+      } catch (err) {
+        idle.clear();
+        throw err;
+      }
     });
   }
 
@@ -67,19 +93,46 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  private send(pathAndQuery: string): Promise<Response> {
+  private send(pathAndQuery: string, signal: AbortSignal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)): Promise<Response> {
     const signed = aws4.sign(
       { host: this.base.host, path: pathAndQuery, method: 'GET', service: 's3', region: this.options.region, headers: { ...CONSISTENT_READS } },
       { accessKeyId: this.options.accessKeyId, secretAccessKey: this.options.secretAccessKey },
     );
     return fetch(new URL(pathAndQuery, this.base), {
       headers: signed.headers as Record<string, string>,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal,
     });
   }
 
   private where(): string {
     return `${this.options.endpoint}/${this.options.bucket}`;
+  }
+}
+
+/** Aborts once `ms` pass without a restart. */
+class IdleDeadline {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout;
+
+  constructor(private readonly ms: number) {
+    this.timer = this.arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  restart(): void {
+    clearTimeout(this.timer);
+    this.timer = this.arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): NodeJS.Timeout {
+    return setTimeout(() => this.controller.abort(new Error(`no answer for ${this.ms} ms`)), this.ms);
   }
 }
 

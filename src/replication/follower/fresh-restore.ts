@@ -7,7 +7,7 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { quickCheck } from './copy-checks.js';
 import { type NewestSnapshot, newestGeneration } from './generation-watch.js';
 import { LocalCopy } from './local-copy.js';
-import { Lz4FormatError, lz4Decompress } from './lz4.js';
+import { Lz4FormatError, Lz4FrameDecoder } from './lz4.js';
 import { markRollbackFormat } from './page-writer.js';
 import { FollowerError } from './poll-outcome.js';
 import { applySegment, fetchAcrossIndex, fetchSegment } from './wal-segments.js';
@@ -35,7 +35,10 @@ export async function restoreNewest(parts: RestoreParts, copy: LocalCopy): Promi
   const fresh = new LocalCopy(`${copy.dbPath}.restoring`);
   fresh.remove();
   try {
-    await writeSnapshot(parts, newest, fresh.dbPath);
+    if (!(await writeSnapshot(parts, newest, fresh.dbPath))) {
+      log.info('follower: stopped during a restore; the copy is left as it was');
+      return;
+    }
     fresh.adopt({ position: { generation: newest.generation, index: newest.snapshotIndex, offset: 0 }, wal: undefined, applying: false });
     await replayWal(parts, fresh);
     // A snapshot read while still being uploaded would be cut short: check before serving it.
@@ -56,18 +59,68 @@ export async function restoreNewest(parts: RestoreParts, copy: LocalCopy): Promi
   log.info({ position: copy.state.position, seconds: ((performance.now() - started) / 1000).toFixed(1) }, 'follower: restored');
 }
 
-async function writeSnapshot({ store, layout }: RestoreParts, { generation, snapshotIndex }: NewestSnapshot, file: string): Promise<void> {
-  const snapshot = await store.get(layout.snapshotKey(generation, snapshotIndex));
-  if (!snapshot) throw new FollowerError('restore_failed', `snapshot ${snapshotIndex} of ${generation} is gone`);
-  let bytes: Buffer;
+/**
+ * Streams the snapshot into `file` block by block as it downloads: each block is written
+ * before the next chunk is read, so memory stays at a few blocks whatever the database's
+ * size and a slow disk slows the download. False when the follower stopped meanwhile.
+ */
+async function writeSnapshot({ store, layout, cancelled }: RestoreParts, { generation, snapshotIndex }: NewestSnapshot, file: string): Promise<boolean> {
+  const body = await store.getStream(layout.snapshotKey(generation, snapshotIndex));
+  if (!body) throw new FollowerError('restore_failed', `snapshot ${snapshotIndex} of ${generation} is gone`);
+  const decoder = new Lz4FrameDecoder();
+  const out = await openForWriting(file, body);
+  let written = false;
   try {
-    bytes = lz4Decompress(snapshot);
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (const block of decoder.push(chunk)) await out.append(block);
+      if (cancelled?.()) return false;
+    }
+    decoder.end();
+    written = true;
   } catch (err) {
     if (err instanceof Lz4FormatError) throw new FollowerError('restore_failed', `snapshot ${snapshotIndex} of ${generation} is unreadable`, { cause: err });
     throw err;
+  } finally {
+    body.destroy();
+    // A failure to close matters only when all else went well: it must not hide the first error.
+    await out.close().catch((err: unknown) => {
+      if (written) throw err;
+    });
   }
-  fs.writeFileSync(file, bytes);
   markRollbackFormat(file);
+  return true;
+}
+
+interface SnapshotFile {
+  append(bytes: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The restored file, written front to back; its failures (a full disk) are apply_failed. */
+async function openForWriting(file: string, body: { destroy(): void }): Promise<SnapshotFile> {
+  const failed = (what: string, cause: unknown) => new FollowerError('apply_failed', `${what} the restored snapshot ${file}`, { cause });
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'w');
+  } catch (err) {
+    body.destroy();
+    throw failed('create', err);
+  }
+  let position = 0;
+  return {
+    append: async (bytes) => {
+      try {
+        for (let done = 0; done < bytes.length; ) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position);
+          done += bytesWritten;
+          position += bytesWritten;
+        }
+      } catch (err) {
+        throw failed(`write byte ${position} of`, err);
+      }
+    },
+    close: () => handle.close().catch((err: unknown) => Promise.reject(failed('close', err))),
+  };
 }
 
 /** Applies the generation's WAL from the snapshot's index on, segment by segment, up to the last one uploaded. */
