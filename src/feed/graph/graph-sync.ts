@@ -18,7 +18,7 @@ export interface CompactionTuning {
    * (POPULAR_DEFAULTS.scanLikes, 300,000): it reads them with forEachLikeSince.
    */
   keepNewest: number;
-  /** Compact again once this share of the likes (and at least minLikes) could be frozen, or was pruned while frozen. */
+  /** Compact again once this share of the likes (and at least minLikes) came in since the last, or was pruned while frozen. */
   share: number;
   minLikes: number;
   /** While loading, compact whenever the slots hold more than this many likes and than loadShare of them. */
@@ -165,8 +165,7 @@ export class GraphSync {
   private compactIfDue(): void {
     const { graph, tuning } = this;
     const due = Math.max(tuning.minLikes, graph.likeCount * tuning.share);
-    const freezable = this.slottedLikes() - tuning.keepNewest;
-    if (this.compacting || (freezable < due && graph.prunedSinceCompaction < due)) return;
+    if (this.compacting || (graph.likesSinceCompaction < due && graph.prunedSinceCompaction < due)) return;
     this.compacting = this.compact()
       .catch((err: unknown) => this.log.error({ err }, 'like graph compaction failed'))
       .finally(() => (this.compacting = undefined));

@@ -7,11 +7,13 @@
  * links run two lists through the slots, newest first: one per actor (the posts it
  * liked) and one per post (its likers). Appending is O(1).
  *
- * Frozen likes (ids up to `compactedThrough`) have no slot: a compaction
- * (compaction-build.ts) moved them into contiguous lists per actor and per post
- * (compact-lists.ts, 8 bytes a like each way), and their liveness and time into a
- * 2-byte stamp per id (like-stamps.ts). A read follows the links through the young
- * likes, then scans the key's compacted list. About 18 bytes a frozen like.
+ * A compaction (compaction-build.ts) freezes every like so far into contiguous lists
+ * per actor and per post (compact-lists.ts, 8 bytes a like each way), and their
+ * liveness and time into a 2-byte stamp per id (like-stamps.ts), then frees the slots
+ * of all but the newest (those stay for forEachLikeSince). A read follows the links
+ * through the likes added since, then scans the key's compacted list, which is fast
+ * (sequential) even for a window smaller than the slots kept. About 18 bytes a frozen
+ * like; the likes at or below `compactedThrough` have no slot.
  *
  * Counts. likesOfActor and likesOfPost are exact through adds and unlikes, and for
  * young likes through pruning. Pruning a frozen like cannot say whose it was, so those
@@ -29,7 +31,7 @@
 import { BY_ACTOR, CompactionBuild, type CompactionHost, type Direction, type VisitLike } from './compaction-build.js';
 import type { CompactLists } from './compact-lists.js';
 import { IntMap } from './int-map.js';
-import { LikeStamps, STAMP_BLOCK_IDS } from './like-stamps.js';
+import { LikeStamps } from './like-stamps.js';
 
 const CHUNK_SIZE = 1 << 16;
 const SLOT_BYTES = 32;
@@ -89,9 +91,9 @@ export interface ReadLimits {
 
 export interface CompactionOptions {
   /**
-   * Leave at least this many of the newest like ids in slots (forEachLikeSince reads
-   * only those). The range compacted then ends on a stamp block, so stamps are exact
-   * for the firehose's times. Without it, everything is compacted.
+   * Keep the slots of at least this many of the newest like ids (forEachLikeSince reads
+   * only slots). Their likes are frozen into the lists all the same, so reads scan them
+   * there; the slots only stay for forEachLikeSince. Without it, every slot is freed.
    */
   keepNewest?: number;
 }
@@ -103,8 +105,10 @@ export class LikeGraph {
   private slotChunks = 0;
   /** Chunks below this one are all freed. */
   private firstChunk = 0;
-  /** Likes from this id up (and above the floor) have slots; older ones are frozen. */
+  /** Likes from this id up (and above the floor) have slots; older ones have none. */
   private youngFrom = 1;
+  /** The first slot the compaction in progress leaves (its likes frozen as well). */
+  private slotsKeptFrom = 1;
   private readonly stamps = new LikeStamps();
   /** The frozen lists; a read takes likes newer than their throughId from the links. */
   private byActor: CompactLists | undefined;
@@ -146,7 +150,7 @@ export class LikeGraph {
     return this.floor;
   }
 
-  /** Likes at or below this id are frozen: no slot, read from the compacted lists. */
+  /** Likes at or below this id have no slot (they are read from the compacted lists, as are the kept slots' likes). */
   get compactedThrough(): number {
     return this.youngFrom - 1;
   }
@@ -371,12 +375,9 @@ export class LikeGraph {
    * one left unfinished.
    */
   startCompaction(options: CompactionOptions = {}): CompactionBuild {
-    let through = this.maxId;
-    if (options.keepNewest !== undefined) {
-      through = Math.floor((this.maxId - options.keepNewest + 1) / STAMP_BLOCK_IDS) * STAMP_BLOCK_IDS - 1;
-    }
     // Never below what either direction has (a build left half done may have swapped one in).
-    through = Math.max(through, this.youngFrom - 1, this.byActor?.throughId ?? 0, this.byPost?.throughId ?? 0);
+    const through = Math.max(this.maxId, this.youngFrom - 1, this.byActor?.throughId ?? 0, this.byPost?.throughId ?? 0);
+    this.slotsKeptFrom = options.keepNewest === undefined ? through + 1 : Math.max(1, this.maxId - options.keepNewest + 1);
     this.prunedFrozen = 0;
     this.building = new CompactionBuild(this.compactionHost(), through);
     return this.building;
@@ -402,7 +403,8 @@ export class LikeGraph {
       this.postLikes[row] = likes;
       if (likes === 0) this.releaseRow(post, row);
     }
-    this.youngFrom = Math.max(this.youngFrom, build.throughId + 1);
+    // The newest slots stay (see CompactionOptions): their likes are in the lists too.
+    this.youngFrom = Math.max(this.youngFrom, Math.min(build.throughId + 1, this.slotsKeptFrom));
     this.building = undefined;
     this.freeSlotChunks();
     this.noteMemory();
