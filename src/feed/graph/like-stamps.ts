@@ -17,7 +17,7 @@ const CHUNK_BITS = 16;
 const CHUNK_IDS = 1 << CHUNK_BITS;
 const BLOCK_BITS = 12;
 /** Ids per block: one base time and one shift each. */
-export const STAMP_BLOCK_IDS = 1 << BLOCK_BITS;
+const STAMP_BLOCK_IDS = 1 << BLOCK_BITS;
 const BLOCKS_PER_CHUNK = CHUNK_IDS / STAMP_BLOCK_IDS;
 export const DEAD_STAMP = 0x8000;
 const VALUE_MASK = 0x7fff;
