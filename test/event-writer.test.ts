@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WriterDb as Database } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import { CHANGE_KIND, POST_FLAGS } from '../src/store/schema.js';
+import { toStoredRecordKey } from '../src/store/record-key.js';
 import type { IngestEvent } from '../src/ingest/events.js';
 import { postUri } from '../src/atproto/identifiers.js';
 import { likeFingerprint, tempDatabase } from '../testkit/processes/db.js';
@@ -103,6 +104,34 @@ describe('EventWriter', () => {
     writer.writeBatch([like(BOB, 'l9', 'p9'), like(ALICE, 'boom', 'p2')], cursor(2));
     expect(likeFingerprint(db)).toEqual([`${ALICE}|boom|${BOB}|p2`, `${ALICE}|l1|${BOB}|p1`, `${BOB}|l9|${BOB}|p9`]);
     expect(writer.liveLikeCount()).toBe(3);
+  });
+
+  it('stores a TID record key as its integer and any other as text, never confuses the two, and deletes each by its own key', () => {
+    const tid = '3n36oga6fqpwl';
+    // The decimal text of the TID's integer: equal as a number, a different record key.
+    const lookalike = String(toStoredRecordKey(tid));
+    const counts = writer.writeBatch([like(ALICE, tid, 'p1'), like(ALICE, lookalike, 'p1'), like(ALICE, 'self', 'p1')], cursor(1));
+    expect(counts.like).toEqual({ stored: 3, duplicate: 0, ignored: 0 });
+    expect(db.prepare('SELECT typeof(rkey) AS t FROM likes ORDER BY id').pluck().all()).toEqual(['integer', 'text', 'text']);
+    expect(writer.writeBatch([like(ALICE, tid, 'p1'), like(ALICE, lookalike, 'p1')], cursor(2)).like.duplicate).toBe(2);
+
+    writer.writeBatch([{ type: 'like-delete', did: ALICE, rkey: tid, timeUs: 2 }], cursor(3));
+    expect(likeFingerprint(db)).toEqual([`${ALICE}|${lookalike}|${BOB}|p1`, `${ALICE}|self|${BOB}|p1`]);
+    writer.writeBatch([{ type: 'like-delete', did: ALICE, rkey: lookalike, timeUs: 3 }], cursor(4));
+    expect(likeFingerprint(db)).toEqual([`${ALICE}|self|${BOB}|p1`]);
+    expect(writer.liveLikeCount()).toBe(1);
+  });
+
+  it('keeps every like at or below its post like_bound across a rolled-back batch', () => {
+    const tight = new EventWriter(db, { likeBoundSlack: 1 });
+    tight.writeBatch([like(ALICE, 'l1', 'p1')], cursor(1));
+    // The failed batch raises p1's bound in the database, then rolls it back.
+    db.exec('CREATE TRIGGER fail_once BEFORE INSERT ON likes WHEN NEW.rkey = \'boom\' BEGIN SELECT RAISE(ABORT, \'injected\'); END');
+    expect(() => tight.writeBatch([like(BOB, 'l2', 'p1'), like(BOB, 'l3', 'p1'), like(ALICE, 'boom', 'p1')], cursor(2))).toThrow(/write batch/);
+    db.exec('DROP TRIGGER fail_once');
+    tight.writeBatch([like(BOB, 'l2', 'p1'), like(BOB, 'l3', 'p1')], cursor(2));
+    const above = db.prepare('SELECT count(*) FROM likes l JOIN posts p ON p.id = l.post_id WHERE l.id > p.like_bound').pluck().get();
+    expect(above).toBe(0);
   });
 
   it('gives like ids that only grow, even after the newest like is deleted', () => {

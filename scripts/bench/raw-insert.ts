@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { type DbOptions, openWriter } from '../../src/store/database.js';
 import { splitPostUri } from '../../src/atproto/identifiers.js';
 import { parseFrame } from '../../src/ingest/parse.js';
+import { type StoredRecordKey, toStoredRecordKey } from '../../src/store/record-key.js';
 
 /** Rows per transaction in the bare loop: large, as the fastest bulk load would use. */
 const RAW_BATCH_ROWS = 50_000;
@@ -22,7 +23,7 @@ export interface RawLimit {
 export async function measureRawInsertLimit(datasetFile: string, dbPath: string, dbOptions: DbOptions): Promise<RawLimit> {
   const actors = new Map<string, number>();
   const posts = new Map<string, number>();
-  const likes: Array<[number, string, number, number]> = [];
+  const likes: Array<[number, StoredRecordKey, number, number]> = [];
   const intern = (map: Map<string, number>, key: string) => {
     let id = map.get(key);
     if (id === undefined) map.set(key, (id = map.size + 1));
@@ -40,7 +41,7 @@ export async function measureRawInsertLimit(datasetFile: string, dbPath: string,
     const known = posts.has(postKey);
     const postId = intern(posts, postKey);
     if (!known) postRows.push([postId, authorId, subject.rkey, timeUs]);
-    likes.push([actorId, rkey, postId, timeUs]);
+    likes.push([actorId, toStoredRecordKey(rkey), postId, timeUs]);
   }
 
   const db = openWriter(dbPath, dbOptions);

@@ -34,6 +34,7 @@ export class Pruner {
   private readonly interactions: AgedTable;
   private readonly postsFrom;
   private readonly deletePost;
+  private readonly likeHighWater;
 
   constructor(
     private readonly db: WriterDb,
@@ -49,10 +50,10 @@ export class Pruner {
     this.reposts = aged('reposts', 'id', 'deleted = 0', META.prunedRepostId);
     this.changes = aged('changes', 'seq', '0', undefined);
     this.interactions = aged('interactions', 'id', '0', undefined);
-    this.postsFrom = db.prepare<[number, number], { id: number; first_seen_us: number; liked: number }>(
-      `SELECT p.id, p.first_seen_us, EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id) AS liked
-       FROM posts p WHERE p.id > ? ORDER BY p.id LIMIT ?`,
+    this.postsFrom = db.prepare<[number, number], { id: number; first_seen_us: number; like_bound: number }>(
+      'SELECT id, first_seen_us, like_bound FROM posts WHERE id > ? ORDER BY id LIMIT ?',
     );
+    this.likeHighWater = db.prepare<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'likes'").pluck();
     this.deletePost = db.prepare<[number]>('DELETE FROM posts WHERE id = ?');
   }
 
@@ -96,8 +97,15 @@ export class Pruner {
    * Posts go when they are old and nothing likes them any more. A sweep walks the
    * old posts in id order and wraps around, so a post whose last like is pruned
    * later is found on a later lap.
+   *
+   * No like of a post has an id above its like_bound (the writer keeps it so, see
+   * LikeBounds), nor above the highest like id ever handed out: once the likes are
+   * pruned past the lower of the two, none is left. The bound runs up to
+   * LIKE_BOUND_SLACK ahead, so a post can outlive its last like by that many likes.
    */
   private prunePosts(cutoffUs: number, maxRows: number): number {
+    const prunedLikeId = this.meta.number(META.prunedLikeId) ?? 0;
+    const likeHighWater = this.likeHighWater.get() ?? 0;
     const from = this.meta.number(META.postSweepId) ?? 0;
     let next = 0;
     let deleted = 0;
@@ -106,7 +114,7 @@ export class Pruner {
       next = row.id;
       // A deleted post's row is its tombstone against replays; rewinds are seconds, so
       // once the post is older than the window the tombstone can go too.
-      if (row.liked === 0) {
+      if (Math.min(row.like_bound, likeHighWater) <= prunedLikeId) {
         this.deletePost.run(row.id);
         deleted++;
       }

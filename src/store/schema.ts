@@ -1,4 +1,5 @@
 import type { AnyDb } from './database.js';
+import { toStoredRecordKey } from './record-key.js';
 
 /**
  * The schema, versioned with `PRAGMA user_version`. Integer ids for actors and
@@ -15,8 +16,13 @@ import type { AnyDb } from './database.js';
  *
  * Pruning by age is not logged row by row: `meta.pruned_like_id` says every like at or
  * below it is gone (likes are pruned in id order).
+ *
+ * A migration is SQL, or a function for one that needs code (it runs in the migration's
+ * transaction). Never edit one that has shipped: add the next.
  */
-const MIGRATIONS: readonly string[] = [
+type Migration = string | ((db: AnyDb) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -92,7 +98,56 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX interactions_by_actor_time ON interactions (actor_id, time_us);
   `,
+  // 3: smaller likes, and no index a like lands on at a random page (see likesByPostFreed)
+  likesByPostFreed,
 ];
+
+/**
+ * Each like landed on a random page of `likes_by_post_time`, kept only so the pruner
+ * could ask whether anything still likes an old post: a 4 KiB page of WAL per like at
+ * the firehose's batch sizes. Instead a post row holds `like_bound`, an id no like of
+ * the post exceeds, raised with slack (see LIKE_BOUND_SLACK) so a post liked all day is
+ * written a few times, not once a like. Record keys that are TIDs are stored as their
+ * 64-bit integer (see record-key.ts): 8 bytes for 13 of text, in the row and again in
+ * its unique index. The likes table is rebuilt with its ids and its AUTOINCREMENT
+ * high-water mark (one INSERT..SELECT in id order: SQLite spills the pages it builds,
+ * so memory stays at the page cache whatever the table's size).
+ */
+function likesByPostFreed(db: AnyDb): void {
+  db.function('stored_record_key', { deterministic: true }, (rkey: unknown) => toStoredRecordKey(String(rkey)));
+  db.exec(`
+    ALTER TABLE posts ADD COLUMN like_bound INTEGER NOT NULL DEFAULT 0;
+    UPDATE posts SET like_bound = ifnull((SELECT max(l.id) FROM likes l WHERE l.post_id = posts.id), 0);
+
+    CREATE TABLE likes_v3 (
+      id       INTEGER PRIMARY KEY AUTOINCREMENT,
+      actor_id INTEGER NOT NULL,
+      -- no type affinity: a TID as its integer, any other record key as text
+      rkey     NOT NULL,
+      post_id  INTEGER NOT NULL,
+      time_us  INTEGER NOT NULL,
+      -- an unliked row stays (flagged) until pruned, so a rewound replay of its create stays a duplicate
+      deleted  INTEGER NOT NULL DEFAULT 0,
+      -- rkey first: record keys are TIDs, so new keys land at the right edge of the index
+      UNIQUE (rkey, actor_id)
+    );
+    INSERT INTO likes_v3 (id, actor_id, rkey, post_id, time_us, deleted)
+      SELECT id, actor_id, stored_record_key(rkey), post_id, time_us, deleted FROM likes ORDER BY id;
+    -- ids are never reused, even those of likes already pruned
+    DELETE FROM sqlite_sequence WHERE name = 'likes_v3';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'likes_v3', seq FROM sqlite_sequence WHERE name = 'likes';
+    DROP TABLE likes;
+    ALTER TABLE likes_v3 RENAME TO likes;
+  `);
+}
+
+/**
+ * How far past a like's id its post's `like_bound` is set: the post row is written again
+ * only once that many likes have come in since. Freeing an old post waits for the
+ * bound, or for the last like of all, to be pruned: under an hour of likes at the
+ * firehose rate (~330 a second), against a window of weeks.
+ */
+export const LIKE_BOUND_SLACK = 1_000_000;
 
 export const POST_FLAGS = {
   /** The post record itself was seen (not only referenced by a like). */
@@ -133,14 +188,17 @@ export function interactionCode(event: InteractionEvent): number {
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: AnyDb): void {
+/** Brings the schema to `target` (tests build older versions to migrate from). */
+export function migrate(db: AnyDb, target: number = SCHEMA_VERSION): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new Error(`database schema version ${current} is newer than this build's ${SCHEMA_VERSION}`);
   }
-  for (let version = current; version < SCHEMA_VERSION; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
+      const migration = MIGRATIONS[version]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${version + 1}`);
     })();
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AnyDb, openWriter, type WriterDb } from '../../src/store/database.js';
+import { defineRecordKeyText } from '../../src/store/record-key.js';
 
 /** A fresh writer database in its own temporary folder, removed by `cleanup`. */
 export function tempDatabase(): { db: WriterDb; dbPath: string; dir: string; cleanup: () => void } {
@@ -21,9 +22,10 @@ export function tempDatabase(): { db: WriterDb; dbPath: string; dir: string; cle
 
 /** Every live like as "actor did|rkey|author did|post rkey", sorted: a comparable fingerprint. */
 export function likeFingerprint(db: AnyDb): string[] {
+  defineRecordKeyText(db);
   return db
     .prepare<[], { k: string }>(
-      `SELECT a.did || '|' || l.rkey || '|' || pa.did || '|' || p.rkey AS k
+      `SELECT a.did || '|' || record_key_text(l.rkey) || '|' || pa.did || '|' || p.rkey AS k
        FROM likes l JOIN actors a ON a.id = l.actor_id JOIN posts p ON p.id = l.post_id JOIN actors pa ON pa.id = p.author_id
        WHERE l.deleted = 0 ORDER BY k`,
     )

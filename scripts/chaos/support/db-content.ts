@@ -3,6 +3,7 @@
  * runs of one stream can be compared table by table.
  */
 import { openReader } from '../../../src/store/database.js';
+import { defineRecordKeyText } from '../../../src/store/record-key.js';
 
 export interface DbContent {
   /** Every like row, unliked ones included: "liker|rkey|post author|post rkey|deleted|time_us". */
@@ -17,7 +18,7 @@ export interface DbContent {
 }
 
 const QUERIES = {
-  likes: `SELECT a.did || '|' || l.rkey || '|' || pa.did || '|' || p.rkey || '|' || l.deleted || '|' || l.time_us
+  likes: `SELECT a.did || '|' || record_key_text(l.rkey) || '|' || pa.did || '|' || p.rkey || '|' || l.deleted || '|' || l.time_us
           FROM likes l JOIN actors a ON a.id = l.actor_id JOIN posts p ON p.id = l.post_id JOIN actors pa ON pa.id = p.author_id`,
   posts: `SELECT a.did || '|' || p.rkey || '|' || p.flags || '|' || ifnull(p.created_us, '') || '|' || p.first_seen_us
           FROM posts p JOIN actors a ON a.id = p.author_id`,
@@ -30,6 +31,7 @@ const QUERIES = {
 export function dbContent(dbPath: string): DbContent {
   const db = openReader(dbPath, { busyTimeoutMs: 5000 });
   try {
+    defineRecordKeyText(db);
     const rows = (sql: string) => (db.prepare(sql).pluck().all() as string[]).sort();
     const live = db.prepare("SELECT value FROM meta WHERE key = 'live_likes'").pluck().get();
     return {

@@ -4,7 +4,9 @@ import type { EventType, IngestEvent } from '../events.js';
 import { postUri, splitPostUri } from '../../atproto/identifiers.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
 import { META, MetaTable, type StoredCursor } from '../../store/meta.js';
-import { CHANGE_KIND, type InteractionEvent, interactionCode, POST_FLAGS } from '../../store/schema.js';
+import { CHANGE_KIND, type InteractionEvent, interactionCode, LIKE_BOUND_SLACK, POST_FLAGS } from '../../store/schema.js';
+import { type StoredRecordKey, toStoredRecordKey } from '../../store/record-key.js';
+import { LikeBounds, type PostRef } from './like-bounds.js';
 
 export type WriteOutcome = 'stored' | 'duplicate' | 'ignored';
 
@@ -23,6 +25,8 @@ export interface EventWriterOptions {
   /** Entries per cache generation (two generations are kept). */
   actorCacheSize?: number;
   postCacheSize?: number;
+  /** How far ahead of a like its post's like_bound is set (tests use a small one). */
+  likeBoundSlack?: number;
 }
 
 /**
@@ -37,7 +41,8 @@ export interface EventWriterOptions {
 export class EventWriter {
   private readonly meta: MetaTable;
   private readonly actorIds: BoundedCache<string, number>;
-  private readonly postIds: BoundedCache<string, number>;
+  private readonly posts: BoundedCache<string, PostRef>;
+  private readonly likeBounds: LikeBounds;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private liveLikes: number;
 
@@ -47,8 +52,9 @@ export class EventWriter {
   ) {
     this.meta = new MetaTable(db);
     this.actorIds = new BoundedCache(options.actorCacheSize ?? 200_000);
-    this.postIds = new BoundedCache(options.postCacheSize ?? 200_000);
+    this.posts = new BoundedCache(options.postCacheSize ?? 200_000);
     this.stmt = prepareStatements(db);
+    this.likeBounds = new LikeBounds(db, options.likeBoundSlack ?? LIKE_BOUND_SLACK);
     this.liveLikes = this.meta.number(META.liveLikes) ?? 0;
   }
 
@@ -74,7 +80,8 @@ export class EventWriter {
     } catch (err) {
       // The transaction rolled back: ids cached during it may name rows that no longer exist.
       this.actorIds.clear();
-      this.postIds.clear();
+      this.posts.clear();
+      this.likeBounds.reload();
       this.liveLikes = liveBefore;
       throw new Error('write batch', { cause: err });
     }
@@ -87,14 +94,15 @@ export class EventWriter {
       return this.db.transaction(() => {
         const actorId = this.actorId(actorDid);
         for (const i of interactions) {
-          const postId = i.postUri === undefined ? null : this.postId(i.postUri, timeUs);
+          const postId = i.postUri === undefined ? null : this.post(i.postUri, timeUs).id;
           this.stmt.insertInteraction.run(actorId, postId, interactionCode(i.event), i.reqId ?? null, i.feedContext ?? null, timeUs);
         }
         return interactions.length;
       }).immediate();
     } catch (err) {
       this.actorIds.clear();
-      this.postIds.clear();
+      this.posts.clear();
+      this.likeBounds.reload();
       throw new Error('write interactions', { cause: err });
     }
   }
@@ -106,7 +114,7 @@ export class EventWriter {
 
   /** The pruner deleted post rows: cached ids may name them. */
   forgetPosts(): void {
-    this.postIds.clear();
+    this.posts.clear();
   }
 
   /** Called by the pruner, which removes likes in its own transactions. */
@@ -125,7 +133,7 @@ export class EventWriter {
       case 'like':
         return this.insertLike(event.did, event.rkey, event.subjectUri, event.timeUs);
       case 'like-delete':
-        return this.deleteLike(event.did, event.rkey, event.timeUs);
+        return this.deleteLike(event.did, toStoredRecordKey(event.rkey), event.timeUs);
       case 'post':
         return this.upsertPost(event.did, event.rkey, event.createdAtUs, event.isReply, event.timeUs);
       case 'post-delete':
@@ -134,7 +142,7 @@ export class EventWriter {
         return this.stmt.insertRepost.run(
           this.actorId(event.did),
           event.rkey,
-          this.postId(event.subjectUri, event.timeUs),
+          this.post(event.subjectUri, event.timeUs).id,
           event.timeUs,
         ).changes === 1
           ? 'stored'
@@ -151,16 +159,18 @@ export class EventWriter {
 
   private insertLike(did: string, rkey: string, subjectUri: string, timeUs: number): WriteOutcome {
     const actorId = this.actorId(did);
-    const postId = this.postId(subjectUri, timeUs);
-    if (this.stmt.insertLike.run(actorId, rkey, postId, timeUs).changes === 0) return 'duplicate';
+    const post = this.post(subjectUri, timeUs);
+    const inserted = this.stmt.insertLike.run(actorId, toStoredRecordKey(rkey), post.id, timeUs);
+    if (inserted.changes === 0) return 'duplicate';
+    this.likeBounds.stored(post, Number(inserted.lastInsertRowid));
     this.liveLikes++;
     return 'stored';
   }
 
-  private deleteLike(did: string, rkey: string, timeUs: number): WriteOutcome {
+  private deleteLike(did: string, rkey: StoredRecordKey, timeUs: number): WriteOutcome {
     const actorId = this.knownActorId(did);
     if (actorId === undefined) return 'ignored';
-    const row = this.stmt.deleteLike.get(actorId, rkey);
+    const row = this.stmt.deleteLike.get(rkey, actorId);
     // Unknown like (older than our window) or already deleted (a replay).
     if (row === undefined) return 'ignored';
     this.stmt.insertChange.run(CHANGE_KIND.likeDeleted, row.id, timeUs);
@@ -171,18 +181,18 @@ export class EventWriter {
   private upsertPost(did: string, rkey: string, createdAtUs: number | undefined, isReply: boolean, timeUs: number): WriteOutcome {
     const authorId = this.actorId(did);
     const flags = POST_FLAGS.seen | (isReply ? POST_FLAGS.reply : 0);
-    const row = this.stmt.upsertPost.get(authorId, rkey, timeUs, createdAtUs ?? null, flags);
+    const row = this.stmt.upsertPost.get(authorId, rkey, timeUs, createdAtUs ?? null, flags, this.likeBounds.initial());
     if (row === undefined) return 'duplicate';
-    this.postIds.set(postUri(did, rkey), row.id);
+    this.posts.set(postUri(did, rkey), postRef(row));
     return 'stored';
   }
 
   private deletePost(did: string, rkey: string, timeUs: number): WriteOutcome {
     const authorId = this.actorId(did);
     // The row is kept (flagged) so a replayed create or a late like cannot revive the post.
-    const row = this.stmt.markPostDeleted.get(authorId, rkey, timeUs, POST_FLAGS.deleted);
+    const row = this.stmt.markPostDeleted.get(authorId, rkey, timeUs, POST_FLAGS.deleted, this.likeBounds.initial());
     if (row === undefined) return 'duplicate';
-    this.postIds.set(postUri(did, rkey), row.id);
+    this.posts.set(postUri(did, rkey), postRef(row));
     this.stmt.insertChange.run(CHANGE_KIND.postDeleted, row.id, timeUs);
     return 'stored';
   }
@@ -211,14 +221,20 @@ export class EventWriter {
   }
 
   /** Posts are cached by their URI, as likes name them: a hit costs one lookup. */
-  private postId(uri: string, timeUs: number): number {
-    const cached = this.postIds.get(uri);
+  private post(uri: string, timeUs: number): PostRef {
+    const cached = this.posts.get(uri);
     if (cached !== undefined) return cached;
     const { authorDid, rkey } = splitPostUri(uri);
     const authorId = this.actorId(authorDid);
-    const id = this.stmt.selectPost.get(authorId, rkey)?.id ?? Number(this.stmt.insertPost.run(authorId, rkey, timeUs).lastInsertRowid);
-    this.postIds.set(uri, id);
-    return id;
+    const found = this.stmt.selectPost.get(authorId, rkey);
+    let post: PostRef;
+    if (found !== undefined) post = postRef(found);
+    else {
+      const likeBound = this.likeBounds.initial();
+      post = { id: Number(this.stmt.insertPost.run(authorId, rkey, timeUs, likeBound).lastInsertRowid), likeBound };
+    }
+    this.posts.set(uri, post);
+    return post;
   }
 }
 
@@ -228,31 +244,40 @@ function emptyCounts(): OutcomeCounts {
 }
 
 type IdRow = { id: number };
+type PostRow = { id: number; like_bound: number };
+
+function postRef(row: PostRow): PostRef {
+  return { id: row.id, likeBound: row.like_bound };
+}
 
 function prepareStatements(db: WriterDb) {
   const prepare = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
   return {
     selectActor: prepare<[string], IdRow>('SELECT id FROM actors WHERE did = ?'),
     insertActor: prepare<[string]>('INSERT INTO actors (did) VALUES (?)'),
-    selectPost: prepare<[number, string], IdRow>('SELECT id FROM posts WHERE author_id = ? AND rkey = ?'),
-    insertPost: prepare<[number, string, number]>('INSERT INTO posts (author_id, rkey, first_seen_us) VALUES (?, ?, ?)'),
-    upsertPost: prepare<[number, string, number, number | null, number], IdRow>(
-      `INSERT INTO posts (author_id, rkey, first_seen_us, created_us, flags) VALUES (?, ?, ?, ?, ?)
+    selectPost: prepare<[number, string], PostRow>('SELECT id, like_bound FROM posts WHERE author_id = ? AND rkey = ?'),
+    insertPost: prepare<[number, string, number, number]>(
+      'INSERT INTO posts (author_id, rkey, first_seen_us, like_bound) VALUES (?, ?, ?, ?)',
+    ),
+    // A row that is there already keeps its like_bound: it covers likes stored before.
+    upsertPost: prepare<[number, string, number, number | null, number, number], PostRow>(
+      `INSERT INTO posts (author_id, rkey, first_seen_us, created_us, flags, like_bound) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (rkey, author_id) DO UPDATE SET created_us = excluded.created_us, flags = flags | excluded.flags
        WHERE flags & ${POST_FLAGS.seen} = 0
-       RETURNING id`,
+       RETURNING id, like_bound`,
     ),
-    markPostDeleted: prepare<[number, string, number, number], IdRow>(
-      `INSERT INTO posts (author_id, rkey, first_seen_us, flags) VALUES (?, ?, ?, ?)
+    markPostDeleted: prepare<[number, string, number, number, number], PostRow>(
+      `INSERT INTO posts (author_id, rkey, first_seen_us, flags, like_bound) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (rkey, author_id) DO UPDATE SET flags = flags | excluded.flags
        WHERE flags & ${POST_FLAGS.deleted} = 0
-       RETURNING id`,
+       RETURNING id, like_bound`,
     ),
-    insertLike: prepare<[number, string, number, number]>(
+    insertLike: prepare<[number, StoredRecordKey, number, number]>(
       'INSERT INTO likes (actor_id, rkey, post_id, time_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
-    deleteLike: prepare<[number, string], IdRow>(
-      'UPDATE likes SET deleted = 1 WHERE actor_id = ? AND rkey = ? AND deleted = 0 RETURNING id',
+    // (rkey, actor_id): the order of the unique index, which finds the row
+    deleteLike: prepare<[StoredRecordKey, number], IdRow>(
+      'UPDATE likes SET deleted = 1 WHERE rkey = ? AND actor_id = ? AND deleted = 0 RETURNING id',
     ),
     insertRepost: prepare<[number, string, number, number]>(
       'INSERT INTO reposts (actor_id, rkey, post_id, time_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
