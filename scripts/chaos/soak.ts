@@ -30,6 +30,7 @@ import { fetchMetrics } from './support/metrics-sampler.js';
 import { descendants } from '../../testkit/processes/process-tree.js';
 import { median } from './support/duration-figures.js';
 import { sampleProcess } from './support/process-sample.js';
+import { NEW_DATABASE_PAGE_BYTES } from '../../src/store/database.js';
 
 const FIREHOSE_RATE = 2000;
 /** A flat stream: at a constant replay rate, event times keep pace with the wall clock, so the window holds steady. */
@@ -54,11 +55,11 @@ const WINDOW_DRIFT = 0.15;
 const GRAPH_BYTES_PER_ITEM_GROWTH = 0.1;
 /**
  * Litestream restarts the WAL once it is past 3 × LITESTREAM_MIN_CHECKPOINT_PAGES (8,000):
- * 24,000 pages of 4 KiB plus frame headers. It looks once a sync (1 s) and its RESTART
- * waits for the writer's lock, so the file's high-water mark overshoots by the seconds of
- * writes in between (about 4.7 MB a second at the firehose rate, pruning included).
+ * 24,000 pages of a new database's size plus frame headers. It looks once a sync (1 s) and
+ * its RESTART waits for the writer's lock, so the file's high-water mark overshoots by the
+ * seconds of writes in between.
  */
-const WAL_RESTART_BYTES = 24_000 * (4096 + 24);
+const WAL_RESTART_BYTES = 24_000 * (NEW_DATABASE_PAGE_BYTES + 24);
 const WAL_OVERSHOOT = 0.25;
 
 interface SoakSample {

@@ -30,7 +30,7 @@ export interface DbOptions {
  * reads in id order cost about the same, so the smallest WAL wins.
  * A database made with other pages keeps them (WAL mode cannot change the page size).
  */
-const PAGE_SIZE_BYTES = 1024;
+export const NEW_DATABASE_PAGE_BYTES = 1024;
 
 /** A one-off look at a file (a check, a fingerprint): no waiting for locks is needed. */
 const INSPECTION_BUSY_TIMEOUT_MS = 5000;
@@ -44,7 +44,7 @@ export function openWriter(dbPath: string, options: DbOptions): WriterDb {
   const db = new BetterSqlite3(dbPath);
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-    db.pragma(`page_size = ${PAGE_SIZE_BYTES}`); // takes effect only on a new, empty file
+    db.pragma(`page_size = ${NEW_DATABASE_PAGE_BYTES}`); // takes effect only on a new, empty file
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
     db.pragma('synchronous = NORMAL');

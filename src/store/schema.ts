@@ -110,8 +110,9 @@ const MIGRATIONS: readonly Migration[] = [
  * written a few times, not once a like. Record keys that are TIDs are stored as their
  * 64-bit integer (see record-key.ts): 8 bytes for 13 of text, in the row and again in
  * its unique index. The likes table is rebuilt with its ids and its AUTOINCREMENT
- * high-water mark (one INSERT..SELECT in id order: SQLite spills the pages it builds,
- * so memory stays at the page cache whatever the table's size).
+ * high-water mark (one INSERT..SELECT in id order, in the migration's one transaction:
+ * SQLite spills the pages it builds to the WAL, so memory stays at the page cache whatever
+ * the table's size, while the disk must hold a WAL about as big as the new table, once).
  */
 function likesByPostFreed(db: AnyDb): void {
   db.function('stored_record_key', { deterministic: true }, (rkey: unknown) => toStoredRecordKey(String(rkey)));

@@ -51,8 +51,9 @@ export function readLitestreamSettings(env: Env, dataDir: string, read = new Env
     syncInterval: duration('LITESTREAM_SYNC_INTERVAL', '1s'),
     snapshotInterval: duration('LITESTREAM_SNAPSHOT_INTERVAL', '1h'),
     retention: duration('LITESTREAM_RETENTION', '72h'),
-    // 8,000 pages (~32 MB) rather than Litestream's 1,000: at the firehose's ~4.7 MB of WAL
-    // a second, 1,000 pages start a new WAL index (another object to upload and fetch) every second.
+    // 8,000 pages (8 MB at a new database's 1 KiB pages, 32 MB at 4 KiB) rather than
+    // Litestream's 1,000: each checkpoint starts a new WAL index, another object to upload
+    // and fetch. At the firehose's ~150 KB of WAL a second (1 KiB pages) that is about a minute.
     minCheckpointPages: read.int('LITESTREAM_MIN_CHECKPOINT_PAGES', 8000, 100, 1_000_000),
     metricsAddr: metricsAddr(read.string('LITESTREAM_METRICS_ADDR', '127.0.0.1:9090')),
     snapshotCheckMs: read.int('LITESTREAM_SNAPSHOT_CHECK_MS', 60_000, 0, 86_400_000),
