@@ -92,7 +92,7 @@ describe('PageCache', () => {
 });
 
 describe('PresetGovernor', () => {
-  it('switches to cheap when p95 latency passes the budget and back when it drops, without flapping', () => {
+  it('switches to cheap when p95 latency passes the budget and back when it drops, without flapping back too soon', () => {
     let now = 0;
     const switches: string[] = [];
     const governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: 50 }, (to) => switches.push(to), () => now);
@@ -103,9 +103,24 @@ describe('PresetGovernor', () => {
     // Load drops, but not for long enough since the last switch: no flapping.
     for (let i = 0; i < 400; i++) governor.record(5);
     expect(governor.current).toBe('cheap');
-    now += GOVERNOR_DEFAULTS.minSwitchIntervalMs;
+    now += GOVERNOR_DEFAULTS.minCheapMs;
     for (let i = 0; i < 400; i++) governor.record(5);
     expect(governor.current).toBe('default');
     expect(switches).toEqual(['cheap', 'default']);
+  });
+
+  it('switches to cheap at once when load comes back right after a recovery', () => {
+    let now = 0;
+    const switches: string[] = [];
+    const governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: 50 }, (to) => switches.push(to), () => now);
+    for (let i = 0; i < 400; i++) governor.record(120);
+    now += GOVERNOR_DEFAULTS.minCheapMs;
+    for (let i = 0; i < 400; i++) governor.record(5);
+    expect(governor.current).toBe('default');
+    // No time passes: an overload must not wait out the interval that keeps the default from flapping back.
+    const window = GOVERNOR_DEFAULTS.windowRequests;
+    for (let i = 0; i < window / 10; i++) governor.record(120);
+    expect(governor.current).toBe('cheap');
+    expect(switches).toEqual(['cheap', 'default', 'cheap']);
   });
 });

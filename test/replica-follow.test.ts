@@ -126,7 +126,7 @@ describe('replica follower', () => {
 describe('replica follower across a retention gap', () => {
   it('restores afresh when the segments it needs were deleted, and ends equal to the primary', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'feedgen-gap-'));
-    const replay = await startJetstreamReplay({ lines: likeLines(40_000, 23), ratePerSec: 3000 });
+    const replay = await startJetstreamReplay({ lines: likeLines(80_000, 23), ratePerSec: 3000 });
     // A file replica (no bucket), a snapshot every 2 s: retention can drop old WAL quickly.
     const env = { DATA_DIR: dataDir, JETSTREAM_URL: `${replay.url}/subscribe`, BUCKET_NAME: '', LITESTREAM_SNAPSHOT_INTERVAL: '2s', LITESTREAM_MIN_CHECKPOINT_PAGES: '500' };
     const primaryDb = path.join(dataDir, 'feed.db');
@@ -144,11 +144,10 @@ describe('replica follower across a retention gap', () => {
 
       // While the replica is away, the primary moves on, and retention deletes every WAL
       // segment older than the newest snapshot: the replica's next segments among them.
-      await sleep(6000);
+      // Waited for, not slept: on a slow machine the checkpoints that advance the index come later.
       const generationDir = path.join(dataDir, 'litestream-replica', 'generations', left.generation);
-      const snapshotIndexes = readdirSync(path.join(generationDir, 'snapshots')).map((f) => parseInt(f.slice(0, 8), 16));
-      const newest = Math.max(...snapshotIndexes);
-      expect(newest).toBeGreaterThan(left.index + 1);
+      const newestSnapshot = () => Math.max(...readdirSync(path.join(generationDir, 'snapshots')).map((f) => parseInt(f.slice(0, 8), 16)));
+      const newest = await waitFor(() => (newestSnapshot() > left.index + 1 ? newestSnapshot() : undefined), 40_000, 'a snapshot past the next segment');
       for (const file of readdirSync(path.join(generationDir, 'wal'))) {
         if (parseInt(file.slice(0, 8), 16) < newest) rmSync(path.join(generationDir, 'wal', file));
       }

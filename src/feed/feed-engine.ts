@@ -1,7 +1,7 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import type { AppContext, Clock } from '../roles/context.js';
 import type { ReaderDb } from '../store/database.js';
+import { EventLoopLag } from './event-loop-lag.js';
 import { SqliteFeedLookup } from './feed-lookup.js';
 import { feedQuality, type QualityRow, ServedLog } from './served-log.js';
 import { GraphSync } from './graph/graph-sync.js';
@@ -44,10 +44,7 @@ export class FeedEngine {
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private popularTimer: NodeJS.Timeout | undefined;
-  private lagTimer: NodeJS.Timeout | undefined;
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  /** 99th percentile of event-loop delay over the last second, in ms. */
-  private loopLagMs = 0;
+  private readonly loopLag = new EventLoopLag();
 
   private constructor(
     private db: ReaderDb,
@@ -72,7 +69,7 @@ export class FeedEngine {
       pages: new PageCache(config.pageTtlMs, config.pageCacheMax),
       governor: this.governor,
       popular: () => this.popular,
-      loopLagMs: () => this.loopLagMs,
+      loopLagMs: () => this.loopLag.ms,
       nowMs: clock,
       onServed: (page) => served.record(page),
     });
@@ -130,11 +127,7 @@ export class FeedEngine {
     this.ready = true;
     this.metrics.graphReady.set(1);
     this.pollTimer = setInterval(() => this.poll(), this.config.graphPollMs);
-    this.loopDelay.enable();
-    this.lagTimer = setInterval(() => {
-      this.loopLagMs = this.loopDelay.percentile(99) / 1e6;
-      this.loopDelay.reset();
-    }, 1000);
+    this.loopLag.start();
     this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
   }
 
@@ -166,8 +159,7 @@ export class FeedEngine {
     this.sync.stop();
     clearInterval(this.pollTimer);
     clearInterval(this.popularTimer);
-    clearInterval(this.lagTimer);
-    this.loopDelay.disable();
+    this.loopLag.stop();
     this.db.close();
   }
 

@@ -7,11 +7,14 @@ export interface GovernorOptions {
   recoverRatio: number;
   /** Requests in the sliding window. */
   windowRequests: number;
-  /** No two switches closer than this, so the preset does not flap. */
-  minSwitchIntervalMs: number;
+  /**
+   * The cheap preset stays at least this long before the default comes back, so the preset
+   * does not flap. The switch to cheap never waits: an overload queues requests every second.
+   */
+  minCheapMs: number;
 }
 
-export const GOVERNOR_DEFAULTS: GovernorOptions = { budgetMs: 50, recoverRatio: 0.4, windowRequests: 200, minSwitchIntervalMs: 15_000 };
+export const GOVERNOR_DEFAULTS: GovernorOptions = { budgetMs: 50, recoverRatio: 0.4, windowRequests: 200, minCheapMs: 15_000 };
 
 /**
  * Chooses the ranker preset from recent request latency: under load the service
@@ -42,11 +45,10 @@ export class PresetGovernor {
     if (this.count < this.samples.length || this.count % Math.ceil(this.samples.length / 10) !== 0) return;
     const p95 = percentile(this.samples, 0.95);
     const now = this.now();
-    if (now - this.lastSwitchMs < this.options.minSwitchIntervalMs) return;
     const next =
       this.preset === 'default' && p95 > this.options.budgetMs
         ? 'cheap'
-        : this.preset === 'cheap' && p95 < this.options.budgetMs * this.options.recoverRatio
+        : this.preset === 'cheap' && p95 < this.options.budgetMs * this.options.recoverRatio && now - this.lastSwitchMs >= this.options.minCheapMs
           ? 'default'
           : this.preset;
     if (next === this.preset) return;
