@@ -3,6 +3,7 @@ import { isValidHandle } from '@atproto/syntax';
 import { isDid, isRecordKey } from '../atproto/identifiers.js';
 import { readLitestreamSettings, type LitestreamSettings } from '../replication/litestream/settings.js';
 import { type Env, EnvReader } from './env.js';
+import { machineMemoryBytes } from './machine-memory.js';
 
 /** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */
 export interface Config {
@@ -86,8 +87,21 @@ export interface Config {
     pageCacheMax: number;
     /** Ranking latency budget (p95); above it the cheap preset takes over. */
     latencyBudgetMs: number;
+    /** The most the like graph's typed arrays may hold; past it the graph keeps the newest likes that fit. */
+    graphMemoryBytes: number;
   };
 }
+
+/** What configFromEnv reads of the machine itself (tests pass their own). */
+export interface MachineFacts {
+  /** The cgroup limit when one is set, else the machine's RAM. */
+  memoryBytes: number;
+}
+
+/** GRAPH_MEMORY_MB counts mebibytes, as cgroups and Fly's memory_mb do. */
+export const MB = 2 ** 20;
+/** The graph's default share of the machine: the rest is V8's heap, SQLite's cache, the writer thread. */
+export const GRAPH_MEMORY_SHARE = 0.6;
 
 export const DEFAULT_JETSTREAM_URLS = [
   'wss://jetstream.us-east.bsky.network/subscribe',
@@ -123,8 +137,9 @@ const LITESTREAM_PROFILE: DbProfile = {
   writerPauseMs: 50,
 };
 
-export function configFromEnv(env: Env): Config {
+export function configFromEnv(env: Env, machine: MachineFacts = { memoryBytes: machineMemoryBytes() }): Config {
   const read = new EnvReader(env);
+  const machineMb = Math.floor(machine.memoryBytes / MB);
 
   const region = read.optionalString('FLY_REGION');
   const primaryRegion = read.optionalString('PRIMARY_REGION');
@@ -200,6 +215,7 @@ export function configFromEnv(env: Env): Config {
       pageTtlMs: read.int('FEED_PAGE_TTL_MS', 300_000, 1000, 3_600_000),
       pageCacheMax: read.int('FEED_PAGE_CACHE_MAX', 10_000, 10, 1_000_000),
       latencyBudgetMs: read.int('FEED_LATENCY_BUDGET_MS', 50, 1, 60_000),
+      graphMemoryBytes: read.int('GRAPH_MEMORY_MB', Math.max(1, Math.floor(machineMb * GRAPH_MEMORY_SHARE)), 1, 2 ** 32) * MB,
     },
   };
   checkFeedgen(config.feedgen, read.problems);
@@ -209,6 +225,10 @@ export function configFromEnv(env: Env): Config {
   }
   if (config.metricsPort !== undefined && config.metricsPort === config.port) {
     read.problems.push(`METRICS_PORT=${config.metricsPort} is PORT too: /metrics needs a port of its own, or leave METRICS_PORT unset`);
+  }
+  // A budget the machine cannot hold is no budget: the kernel kills the process first.
+  if (config.feed.graphMemoryBytes > machine.memoryBytes) {
+    read.problems.push(`GRAPH_MEMORY_MB=${config.feed.graphMemoryBytes / MB} is more than this machine's memory (${machineMb} MB, its cgroup limit or RAM)`);
   }
   if (config.ingest.reconnectMinMs > config.ingest.reconnectMaxMs) {
     read.problems.push('JETSTREAM_RECONNECT_MIN_MS must not exceed JETSTREAM_RECONNECT_MAX_MS');

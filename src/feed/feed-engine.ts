@@ -40,6 +40,8 @@ export class FeedEngine {
   private popular: Int32Array = new Int32Array(0);
   /** Graph size at the last popular refresh. */
   private popularFromLikes = 0;
+  /** Likes the budget dropped, as far as the metrics were told. */
+  private droppedReported = 0;
   private ready = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -55,7 +57,8 @@ export class FeedEngine {
     private readonly clock: Clock,
     private readonly served: ServedLog,
   ) {
-    this.sync = new GraphSync(db, log);
+    this.sync = new GraphSync(db, log, { memoryBudgetBytes: config.graphMemoryBytes });
+    metrics.graphMemoryBudgetBytes.set(config.graphMemoryBytes);
     this.lookup = new SqliteFeedLookup(db, clock);
     this.governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
       log.warn({ preset: to }, 'ranker preset switched');
@@ -126,6 +129,7 @@ export class FeedEngine {
     this.refreshPopular();
     this.ready = true;
     this.metrics.graphReady.set(1);
+    this.reportGraph();
     this.pollTimer = setInterval(() => this.poll(), this.config.graphPollMs);
     this.loopLag.start();
     this.popularTimer = setInterval(() => this.refreshPopular(), this.config.popularRefreshMs);
@@ -174,12 +178,25 @@ export class FeedEngine {
       // for a full popular list: refresh early while the list is short and the graph grows.
       const { graph } = this.sync;
       if (this.popular.length < DEFAULT.maxResults && graph.likeCount > this.popularFromLikes * 1.1) this.refreshPopular();
-      this.metrics.graphLikes.set(graph.likeCount);
-      this.metrics.graphPosts.set(graph.postCount);
-      this.metrics.graphBytes.set(graph.memoryBytes());
+      this.reportGraph();
     } catch (err) {
       this.log.error({ err }, 'like graph poll failed');
     }
+  }
+
+  private reportGraph(): void {
+    const { graph } = this.sync;
+    const { metrics } = this;
+    metrics.graphLikes.set(graph.likeCount);
+    metrics.graphPosts.set(graph.postCount);
+    metrics.graphBytes.set(graph.memoryBytes());
+    const budget = this.sync.budgetReport();
+    metrics.graphMemoryFloorLikeId.set(budget.memoryFloorId);
+    // A replica's reload starts a new engine, and its count at 0: the counter takes the growth.
+    metrics.graphLikesDropped.inc(Math.max(0, budget.likesDropped - this.droppedReported));
+    this.droppedReported = budget.likesDropped;
+    if (budget.likesLeftOut !== undefined) metrics.graphLikesLeftOut.set(budget.likesLeftOut);
+    if (budget.oldestLikeTimeS !== undefined) metrics.graphOldestLikeTimeSeconds.set(budget.oldestLikeTimeS);
   }
 
   private refreshPopular(): void {

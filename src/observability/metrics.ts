@@ -90,6 +90,31 @@ export function createMetrics() {
       help: 'Bytes of typed arrays held by the like graph',
       registers,
     }),
+    graphMemoryBudgetBytes: new Gauge({
+      name: 'feedgen_graph_memory_budget_bytes',
+      help: "The most the like graph's typed arrays may hold (GRAPH_MEMORY_MB), compactions included",
+      registers,
+    }),
+    graphMemoryFloorLikeId: new Gauge({
+      name: 'feedgen_graph_memory_floor_like_id',
+      help: 'Likes at or below this id were dropped from the like graph to stay under its memory budget (0: none)',
+      registers,
+    }),
+    graphLikesDropped: new Counter({
+      name: 'feedgen_graph_likes_dropped_total',
+      help: 'Live likes dropped from the like graph (the oldest first) to stay under its memory budget; the database keeps them',
+      registers,
+    }),
+    graphLikesLeftOut: new Gauge({
+      name: 'feedgen_graph_likes_left_out',
+      help: 'Live likes of the retention window the like graph does not hold (dropped for memory, or not read yet)',
+      registers,
+    }),
+    graphOldestLikeTimeSeconds: new Gauge({
+      name: 'feedgen_graph_oldest_like_time_seconds',
+      help: 'Time (Unix seconds) of the oldest like the like graph holds',
+      registers,
+    }),
     graphReady: new Gauge({
       name: 'feedgen_graph_ready',
       help: '1 once the like graph has loaded the database',

@@ -4,6 +4,7 @@ import { META } from '../../store/meta.js';
 import { CHANGE_KIND, POST_FLAGS } from '../../store/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { LikeGraph } from './like-graph.js';
+import { MemoryBudget } from './memory-budget.js';
 
 /** Rows read per query: each poll is a few short read transactions, never a long one. */
 const ROWS_PER_READ = 50_000;
@@ -39,6 +40,25 @@ export interface SyncStep {
   changes: number;
 }
 
+export interface GraphSyncOptions {
+  tuning?: CompactionTuning;
+  /** The most the graph's typed arrays may hold, compactions included (see memory-budget.ts); unset: no limit. */
+  memoryBudgetBytes?: number;
+}
+
+/** What the memory budget left out, for metrics and the status page. */
+export interface BudgetReport {
+  budgetBytes: number | undefined;
+  /** Likes at or below this id were dropped for memory (0: none). */
+  memoryFloorId: number;
+  /** Live likes dropped for memory since the load began. */
+  likesDropped: number;
+  /** Live likes of the window the graph does not hold (dropped, or not read yet); undefined without the count in meta. */
+  likesLeftOut: number | undefined;
+  /** Time of the oldest like held; undefined when it holds none. */
+  oldestLikeTimeS: number | undefined;
+}
+
 /**
  * Keeps a LikeGraph equal to the database by reading nothing but the database: new
  * likes by id (each with its post's author and deleted flag), the change log by seq
@@ -53,12 +73,20 @@ export class GraphSync {
   private loaded = false;
   private stopped = false;
   private compacting: Promise<void> | undefined;
+  private readonly tuning: CompactionTuning;
+  private readonly budget: MemoryBudget | undefined;
+  /** Raises of the memory floor that pruned frozen likes, and how many of them a finished compaction has taken in. */
+  private frozenRaises = 0;
+  private compactedRaises = 0;
+  private lastRaiseLog = 0;
 
   constructor(
     db: ReaderDb,
     private readonly log: Logger,
-    private readonly tuning: CompactionTuning = COMPACTION_DEFAULTS,
+    options: GraphSyncOptions = {},
   ) {
+    this.tuning = options.tuning ?? COMPACTION_DEFAULTS;
+    this.budget = options.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(options.memoryBudgetBytes);
     this.attach(db);
   }
 
@@ -87,7 +115,9 @@ export class GraphSync {
         lastLog = Date.now();
         this.log.info({ likesRead: this.lastLikeId, likesInDatabase: total, liveLikes: this.graph.likeCount }, 'loading like graph');
       }
-      if (this.slottedLikes() > Math.max(this.tuning.loadMaxSlotted, this.graph.likeCount * this.tuning.loadShare)) await this.compact();
+      // Once the budget binds, the likes held are few: compacting them sooner holds more of them.
+      const maxSlotted = this.budget?.floorId ? this.tuning.keepNewest : this.tuning.loadMaxSlotted;
+      if (this.slottedLikes() > Math.max(maxSlotted, this.graph.likeCount * this.tuning.loadShare)) await this.compact();
       await yieldToEventLoop();
     }
     const compactStarted = Date.now();
@@ -99,6 +129,8 @@ export class GraphSync {
         seconds: (Date.now() - started) / 1000,
         compactSeconds: (Date.now() - compactStarted) / 1000,
         megabytes: Math.round(this.graph.memoryBytes() / 1e6),
+        budgetMegabytes: this.budget && Math.round(this.budget.budgetBytes / 1e6),
+        likesDropped: this.budget?.likesDropped,
       },
       'like graph loaded',
     );
@@ -131,6 +163,8 @@ export class GraphSync {
 
     const pruned = stmt.prunedLikeId.get()?.value;
     if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
+    // The floor is the higher of the database's watermark and the memory floor.
+    this.enforceBudget();
     if (this.loaded) this.compactIfDue();
     return { likes: likes.length, changes: changes.length };
   }
@@ -149,6 +183,43 @@ export class GraphSync {
       rows.set(id, { author, gone: (flags & POST_FLAGS.deleted) !== 0 });
     }
     return rows;
+  }
+
+  /** What the memory budget left out; reads two rows of the database. */
+  budgetReport(): BudgetReport {
+    const { graph, budget } = this;
+    const liveInWindow = this.stmt.liveLikes.get()?.value;
+    const oldestUs = graph.likeCount > 0 ? this.stmt.oldestLikeAbove.get(graph.floorId)?.time_us : undefined;
+    return {
+      budgetBytes: budget?.budgetBytes,
+      memoryFloorId: budget?.floorId ?? 0,
+      likesDropped: budget?.likesDropped ?? 0,
+      likesLeftOut: liveInWindow === undefined ? undefined : Math.max(0, liveInWindow - graph.likeCount),
+      oldestLikeTimeS: oldestUs === undefined ? undefined : Math.floor(oldestUs / 1e6),
+    };
+  }
+
+  /**
+   * Keeps the graph under its memory budget by raising the memory floor. The bytes are
+   * trusted only once a compaction has taken in the last raise's frozen likes (until
+   * then their list entries still count) and none is under way (its peak is what the
+   * budget's headroom is for).
+   */
+  private enforceBudget(): void {
+    const { graph, budget } = this;
+    if (!budget) return;
+    const floorBefore = graph.floorId;
+    const droppedBefore = budget.likesDropped;
+    const settled = !this.compacting && this.compactedRaises === this.frozenRaises;
+    if (!budget.enforce(graph, settled)) return;
+    if (floorBefore < graph.compactedThrough) this.frozenRaises++;
+    if (Date.now() - this.lastRaiseLog > 60_000) {
+      this.lastRaiseLog = Date.now();
+      this.log.info(
+        { floorId: graph.floorId, dropped: budget.likesDropped - droppedBefore, likesHeld: graph.likeCount, megabytes: Math.round(graph.memoryBytes() / 1e6) },
+        'like graph memory floor raised: the oldest likes are left out',
+      );
+    }
   }
 
   /** Likes in slots (above the frozen ones and the floor). */
@@ -173,6 +244,7 @@ export class GraphSync {
 
   /** Freezes the graph's lists, a slice at a time (see compact-lists.ts). */
   private async compact(): Promise<void> {
+    const raises = this.frozenRaises;
     const build = this.graph.startCompaction({ keepNewest: this.tuning.keepNewest });
     while (!build.step(performance.now() + COMPACT_SLICE_MS)) {
       await yieldToEventLoop();
@@ -180,6 +252,7 @@ export class GraphSync {
       if (this.stopped) return;
     }
     this.graph.finishCompaction(build);
+    this.compactedRaises = raises;
   }
 
   private applyChange(kind: number, ref: number): void {
@@ -217,6 +290,8 @@ function prepareStatements(db: ReaderDb) {
     inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
     maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
     prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
+    liveLikes: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.liveLikes}'`),
+    oldestLikeAbove: db.prepare<[number], { time_us: number }>('SELECT time_us FROM likes WHERE id > ? AND deleted = 0 ORDER BY id LIMIT 1'),
     // An estimate for progress logs: a count(*) would scan the whole table first.
     likeCount: db.prepare<[], { n: number }>('SELECT coalesce(max(id), 0) AS n FROM likes'),
   };

@@ -73,7 +73,7 @@ export function renderStatusPage(page: StatusPage): string {
 <dl>${row('events', perSecond(r?.ingestPerSecond))}${row('Jetstream lag', seconds(r?.ingestLagSeconds))}${row('likes in the window', count(r?.likes))}</dl>
 ${chart({ name: 'ingestPerSecond', title: 'events/s', format: perSecond })}${chart({ name: 'ingestLagSeconds', title: 'Jetstream lag', format: seconds })}${chart({ name: 'likes', title: 'likes', format: count })}
 </section>`
-    : html`<section id="graph"><h2>Like graph</h2>
+    : html`<section id="window"><h2>Window</h2>
 <dl>${row('likes in the window', count(r?.likes))}</dl>
 ${chart({ name: 'likes', title: 'likes', format: count })}
 </section>`;
@@ -101,6 +101,7 @@ ${chart({ name: 'replicaLagSeconds', title: 'replica lag', format: seconds })}
 <header><h1>foryou-feedgen</h1>
 <p><span id="role">${page.role}</span> · region <span id="region">${region}</span> · version ${page.version} · sampled ${age}</p></header>
 ${ingest}
+${graphSection(r?.graph, page.now)}
 <section id="storage"><h2>Database</h2>
 <dl>${row('database', bytes(r?.dbBytes))}${row('write-ahead log', bytes(r?.walBytes))}</dl>
 ${chart({ name: 'walBytes', title: 'WAL size', format: bytes })}
@@ -138,6 +139,15 @@ ${machines.peers.map((p) =>
 )}</table>`;
   return html`<section id="machines"><h2>Machines</h2>
 ${body}
+</section>`;
+}
+
+/** The like graph against its memory budget: what it holds, and what of the window it left out. */
+function graphSection(graph: StatusReading['graph'], now: number): SafeHtml {
+  const oldest = graph?.oldestLikeTimeS;
+  return html`<section id="graph"><h2>Like graph</h2>
+<dl>${row('memory used', bytes(graph?.bytes))}${row('memory budget', bytes(graph?.budgetBytes))}${row('likes of the window left out', count(graph?.likesLeftOut))}${row('oldest like held', oldest === undefined ? UNKNOWN : `${seconds(Math.max(0, now / 1000 - oldest))} ago`)}</dl>
+<p class="note">Past its budget (GRAPH_MEMORY_MB) the graph keeps the newest likes that fit; the database keeps them all.</p>
 </section>`;
 }
 

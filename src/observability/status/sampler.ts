@@ -24,12 +24,22 @@ export interface StatusReading {
   /** Undefined on the primary and before a replica's first heartbeat. */
   replicaLagSeconds: number | undefined;
   preset: string | undefined;
+  /** The like graph against its memory budget; undefined until the graph has loaded. */
+  graph: GraphMemory | undefined;
   /** getFeedSkeleton over the last sample window. */
   requests: { perSecond: number | undefined; p50Seconds: number | undefined; p99Seconds: number | undefined };
   /** Every peer's own health, read at this sample. */
   machines: Machines;
   /** How users answered the pages this node served; undefined before the feed exists. */
   feedQuality: QualityRow[] | undefined;
+}
+
+export interface GraphMemory {
+  bytes: number;
+  budgetBytes: number;
+  /** Live likes of the window the graph does not hold (the budget dropped them, or they are not read yet). */
+  likesLeftOut: number | undefined;
+  oldestLikeTimeS: number | undefined;
 }
 
 export type ChartName = 'ingestPerSecond' | 'ingestLagSeconds' | 'likes' | 'walBytes' | 'replicaLagSeconds';
@@ -115,6 +125,7 @@ export class StatusSampler {
       litestream: primary && config.litestreamMetricsUrl ? await this.litestream() : undefined,
       replicaLagSeconds: replicaLag === undefined || replicaLag < 0 ? undefined : replicaLag,
       preset: (await values(metrics.rankerPreset)).find((v) => v.value === 1)?.labels.preset?.toString(),
+      graph: await this.graphMemory(),
       requests: {
         perSecond: counterRate(before?.requests.at(-1)?.count, requests.at(-1)?.count ?? 0, seconds),
         p50Seconds: bucketQuantile(0.5, grown),
@@ -131,6 +142,18 @@ export class StatusSampler {
   /** The points of one chart, oldest first. */
   points(name: ChartName): Point[] {
     return this.series[name].points();
+  }
+
+  private async graphMemory(): Promise<GraphMemory | undefined> {
+    const { metrics } = this.ctx;
+    if ((await gauge(metrics.graphReady)) !== 1) return undefined;
+    const oldest = await gauge(metrics.graphOldestLikeTimeSeconds);
+    return {
+      bytes: (await gauge(metrics.graphBytes)) ?? 0,
+      budgetBytes: (await gauge(metrics.graphMemoryBudgetBytes)) ?? 0,
+      likesLeftOut: await gauge(metrics.graphLikesLeftOut),
+      oldestLikeTimeS: oldest === 0 ? undefined : oldest,
+    };
   }
 
   private async litestream(): Promise<NonNullable<StatusReading['litestream']>> {
