@@ -2,7 +2,7 @@
  * The like graph's memory, load time and ranking cost at firehose sizes, for this tree
  * and an older commit side by side in one run (same database, same users):
  *
- *   npm run bench:graph [-- --sizes 10000000,40000000 --base main --users 500 --seed 7]
+ *   npm run bench:graph [-- --sizes 10000000,40000000 --base main --users 500 --seed 7 --memory-mb 150]
  *
  * Each size gets a database shaped like the firehose (scripts/bench/graph-dataset.ts),
  * kept in bench-output/graph-data/ for the next run. Each tree loads it in a process of
@@ -10,7 +10,9 @@
  * under node_modules/.cache (so its imports find the packages). Per size and tree it
  * prints load seconds, the graph's typed arrays (MB and bytes per like held), RSS, and
  * the ranking's p50/p99 over the users; then how many rankings the trees agree on, and a
- * closing JSON line of this tree's figures at the largest size.
+ * closing JSON line of this tree's figures at the largest size. --memory-mb adds a third
+ * load of this tree under that graph memory budget (GRAPH_MEMORY_MB): the likes it left
+ * out, its graph's peak bytes (compactions included) against the budget, and its RSS.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     base: { type: 'string', default: 'main' },
     users: { type: 'string', default: '500' },
     seed: { type: 'string', default: '7' },
+    'memory-mb': { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -37,6 +40,8 @@ interface Side {
   likes: number;
   posts: number;
   graphBytes: number;
+  peakGraphBytes: number;
+  likesLeftOut?: number;
   rssMb: number;
   peakRssMb: number;
   rankP50Ms: number;
@@ -53,11 +58,11 @@ function unpackBase(rev: string): string {
   return dir;
 }
 
-function runSide(tree: string, db: string, nowS: number): Side {
+function runSide(tree: string, db: string, nowS: number, memoryMb?: string): Side {
   const child = spawnSync(
     process.execPath,
     ['--expose-gc', '--max-old-space-size=16384', '--import', 'tsx', path.join(REPO_ROOT, 'scripts/bench/graph-child.ts'), tree, db, values.users, String(nowS), String(seed)],
-    { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GRAPH_BENCH_MEMORY_MB: memoryMb ?? '' } },
   );
   if (child.status !== 0) throw new Error(`graph child for ${tree} exited ${child.status}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Side;
@@ -82,6 +87,16 @@ for (const size of sizes) {
   const same = before.rankings.filter((ranking, i) => ranking === after.rankings[i]).length;
   row([size, 'ratio', (after.loadS / before.loadS).toFixed(2), (after.graphBytes / before.graphBytes).toFixed(2), '', (after.rssMb / before.rssMb).toFixed(2), (after.peakRssMb / before.peakRssMb).toFixed(2), (after.rankP50Ms / before.rankP50Ms).toFixed(2), (after.rankP99Ms / before.rankP99Ms).toFixed(2)]);
   console.log(`${size} likes: live likes ${before.likes} / ${after.likes}; the first ${50} ids of ${same} of ${after.rankings.length} rankings are the same in both trees`);
+  const budgetMb = values['memory-mb'];
+  if (budgetMb !== undefined) {
+    progress(`${size} likes: loading with this tree under a ${budgetMb} MB budget`);
+    const held = runSide(REPO_ROOT, dataset.path, dataset.newestTimeS, budgetMb);
+    const sameHeld = after.rankings.filter((ranking, i) => ranking === held.rankings[i]).length;
+    row([size, `${budgetMb} MB`, held.loadS.toFixed(1), (held.graphBytes / 2 ** 20).toFixed(0), (held.graphBytes / held.likes).toFixed(1), held.rssMb.toFixed(0), held.peakRssMb.toFixed(0), held.rankP50Ms.toFixed(2), held.rankP99Ms.toFixed(2)]);
+    console.log(
+      `${size} likes under ${budgetMb} MB: ${held.likes} held, ${held.likesLeftOut ?? 'an unknown number (no live count in the bench database)'} left out; graph peak ${(held.peakGraphBytes / 2 ** 20).toFixed(0)} MB (${((100 * held.peakGraphBytes) / (Number(budgetMb) * 2 ** 20)).toFixed(0)} % of the budget); ${sameHeld} of ${held.rankings.length} rankings as with the whole window`,
+    );
+  }
   last = after;
 }
 console.log(

@@ -11,14 +11,9 @@ import { postUri } from '../src/atproto/identifiers.js';
 import { createLogger } from '../src/observability/logger.js';
 import { tempDatabase } from '../testkit/processes/db.js';
 import { seeded } from '../testkit/random.js';
+import { numberedDid } from '../testkit/numbered-did.js';
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-/** A did:plc for actor number i. */
-function did(i: number): string {
-  let s = '';
-  for (let n = i; s.length < 24; n = Math.floor(n / 32)) s = BASE32[n % 32]! + s;
-  return `did:plc:${s}`;
-}
+const did = numberedDid;
 
 const T0_US = 1_750_000_000_000_000;
 const SECOND_US = 1_000_000;

@@ -189,6 +189,10 @@ describe('status page of a running service', () => {
     expect(charts.every((width) => width > 0)).toBe(true);
     const likes = await page.$eval('#chart-likes polyline', (line) => (line as SVGPolylineElement).points.numberOfItems);
     expect(likes).toBe(3);
+    // The like graph against its budget: nothing of the window left out at this size.
+    const graph = (await page.textContent('#graph')) ?? '';
+    expect(graph).toMatch(/memory budget\s*[\d.,]+\s*[KMG]iB/);
+    expect(graph).toMatch(/likes of the window left out\s*0(?!\d)/);
     // Nothing wider than the window: no horizontal scrolling.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1000);
     expect(errors).toEqual([]);

@@ -2,7 +2,8 @@
  * One side of the graph benchmark, in a process of its own so its memory is its own:
  * loads the like graph of a database with the GraphSync of one source tree (this one, or
  * an older commit's unpacked by bench-graph.ts), then ranks sampled users with that
- * tree's ranker. Prints one JSON line.
+ * tree's ranker. Prints one JSON line. GRAPH_BENCH_MEMORY_MB (this tree only) loads under
+ * that memory budget, as GRAPH_MEMORY_MB does in the service.
  *
  *   node --import tsx scripts/bench/graph-child.ts <tree> <db> <users> <nowS> <seed>
  */
@@ -23,7 +24,8 @@ const { openReader } = await load('store/database.ts');
 const { createLogger } = await load('observability/logger.ts');
 
 const db = openReader(dbPath);
-const sync = new GraphSync(db, createLogger('silent'));
+const budgetMb = process.env.GRAPH_BENCH_MEMORY_MB;
+const sync = budgetMb ? new GraphSync(db, createLogger('silent'), { memoryBudgetBytes: Number(budgetMb) * 2 ** 20 }) : new GraphSync(db, createLogger('silent'));
 const loadStarted = performance.now();
 await sync.load();
 const loadS = (performance.now() - loadStarted) / 1000;
@@ -63,6 +65,8 @@ console.log(
     likes: graph.likeCount,
     posts: graph.postCount,
     graphBytes: graph.memoryBytes(),
+    peakGraphBytes: Math.max(graph.memoryBytes(), graph.compactionPeakBytes),
+    likesLeftOut: budgetMb ? sync.budgetReport().likesLeftOut : 0,
     rssMb: memory.rss / 2 ** 20,
     peakRssMb: peakRssKb / 1024,
     heapMb: memory.heapUsed / 2 ** 20,

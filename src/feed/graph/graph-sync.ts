@@ -136,6 +136,11 @@ export class GraphSync {
     );
   }
 
+  /** Resolves once no compaction started by a poll is under way (for tests and benchmarks). */
+  async settled(): Promise<void> {
+    while (this.compacting) await this.compacting;
+  }
+
   /** Ends background work (a compaction in progress is dropped). */
   stop(): void {
     this.stopped = true;
