@@ -258,6 +258,7 @@ describe('a primary and a replica behind the edge', () => {
   beforeEach(() => {
     status.lag = 1;
     status.caught = true;
+    status.primaryServes = true;
     replicaFeed.ready = true;
   });
 
@@ -378,6 +379,19 @@ describe('a primary and a replica behind the edge', () => {
       expect(res.headers.get('fly-replay')).toBeNull();
       expect(await servedBy(res)).toBe('replica');
       expect(await replica.metric('feedgen_replica_stale_reads_total', { reason: 'lag_over_max' })).toBe(stale + 1);
+    });
+
+    it('a replica behind a primary that says it is not serving (stopped, or loading) serves its copy, counted', async () => {
+      status.lag = 60;
+      status.primaryServes = false;
+      const before = edge.stats();
+      const stale = await replica.metric('feedgen_replica_stale_reads_total', { reason: 'lag_over_max' });
+      expect(await servedBy(await fetch(`${edge.url}${SKELETON}`))).toBe('replica');
+      expect(edge.stats().replays).toBe(before.replays);
+      expect(await replica.metric('feedgen_replica_stale_reads_total', { reason: 'lag_over_max' })).toBe(stale + 1);
+      // A copy that has no copy of its own to serve still hands the read over.
+      status.caught = false;
+      expect(await servedBy(await fetch(`${edge.url}${SKELETON}`))).toBe('primary');
     });
 
     it('a replayed read to a replica whose feed is not loaded gets 503 NotReady, not a replay', async () => {

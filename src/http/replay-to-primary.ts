@@ -29,14 +29,17 @@ export function replayWrites(ctx: AppContext): RequestHandler {
 
 /**
  * Replica, in front of getFeedSkeleton: a copy that is behind (or not loaded) hands the
- * read to the primary. When it cannot (already replayed here, or no primary region), it
- * serves what it has, counted, rather than fail the feed.
+ * read to the primary. When it cannot (already replayed here, or no primary region), or
+ * when a copy that is merely old says the primary is not serving feeds (stopped, or
+ * loading its graph after a restart, when it would answer 503), it serves what it has,
+ * counted, rather than fail the feed.
  */
 export function replayStaleReads(ctx: AppContext, replica: ReplicaStatus | undefined, feedReady: () => boolean): RequestHandler {
   return (req, res, next) => {
     const reason = staleness(replica, ctx.config.maxReplicaLagSeconds, feedReady());
     if (reason === undefined) return next();
-    if (req.headers[FLY_REPLAY_SRC] !== undefined || req.headers[FLY_REPLAY_FAILED] !== undefined || ctx.config.primaryRegion === undefined) {
+    const primaryCannotServe = reason === 'lag_over_max' && replica?.primaryServesFeeds() === false;
+    if (primaryCannotServe || req.headers[FLY_REPLAY_SRC] !== undefined || req.headers[FLY_REPLAY_FAILED] !== undefined || ctx.config.primaryRegion === undefined) {
       ctx.metrics.replicaStaleReads.inc({ reason });
       return next();
     }

@@ -13,7 +13,8 @@ import { loadEngine, type NodeParts, type RunningRole } from './node-parts.js';
  *   2. the feed engine opens a reader on it;
  *   3. HTTP listens: health says "not ready" until the like graph has loaded;
  *   4. ingest connects to Jetstream from the stored cursor;
- *   5. the status sampler and the like graph's load start in the background.
+ *   5. the status sampler and the like graph's load start in the background; once loaded,
+ *      the database says `serving` (replicas read it before handing this primary a read).
  * Stopped: status, HTTP (requests under way finish while the writer runs), ingest (its last
  * batch committed), the writer, Litestream's monitor, and the engine last: it only reads.
  */
@@ -69,9 +70,12 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
   const litestream = config.litestreamMetricsUrl ? new LitestreamMonitor(config.litestreamMetricsUrl, metrics) : undefined;
   litestream?.start();
 
-  // 5. The background parts.
+  // 5. The background parts. Once the graph has loaded, replicas may hand it stale reads.
   parts.status.start();
-  void loadEngine(engine, parts, log);
+  void loadEngine(engine, parts, log).then(async (loaded) => {
+    if (!loaded) return;
+    await writer.writePrimaryFeed('serving').catch((err: unknown) => log.error({ err }, 'could not tell replicas the feed is serving'));
+  });
 
   return {
     port: () => http.port(),

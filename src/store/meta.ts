@@ -14,7 +14,17 @@ export const META = {
   prunedRepostId: 'pruned_repost_id',
   /** Where the next sweep for unliked old posts starts. */
   postSweepId: 'post_sweep_id',
+  /** Whether the primary can serve feeds (a PrimaryFeedState): replicas read it in their copy. */
+  primaryFeed: 'primary_feed',
 } as const;
+
+/**
+ * The primary's feed as it last wrote it: `loading` from the writer's start until the like
+ * graph is loaded, `serving` after, `stopped` once it shut down cleanly. A replica whose copy
+ * is behind hands reads to the primary only while it says `serving`: a primary that is
+ * loading would answer 503, one that stopped would not answer at all.
+ */
+export type PrimaryFeedState = 'loading' | 'serving' | 'stopped';
 
 export type MetaKey = (typeof META)[keyof typeof META];
 

@@ -13,7 +13,12 @@ export class FakeReplicaStatus implements ReplicaStatus {
   constructor(
     public lag: number | undefined,
     public caught: boolean,
+    public primaryServes = true,
   ) {}
+
+  primaryServesFeeds(): boolean {
+    return this.primaryServes;
+  }
 
   lagSeconds(): number | undefined {
     return this.lag;

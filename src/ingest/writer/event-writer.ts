@@ -3,7 +3,7 @@ import type { WriterDb } from '../../store/database.js';
 import type { EventType, IngestEvent } from '../events.js';
 import { postUri, splitPostUri } from '../../atproto/identifiers.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
-import { META, MetaTable, type StoredCursor } from '../../store/meta.js';
+import { META, MetaTable, type PrimaryFeedState, type StoredCursor } from '../../store/meta.js';
 import { CHANGE_KIND, type InteractionEvent, interactionCode, LIKE_BOUND_SLACK, POST_FLAGS } from '../../store/schema.js';
 import { type StoredRecordKey, toStoredRecordKey } from '../../store/record-key.js';
 import { LikeBounds, type PostRef } from './like-bounds.js';
@@ -108,6 +108,11 @@ export class EventWriter {
   }
 
   /** The primary's liveness row: replicas measure their lag from it. */
+  /** What replicas read of the primary's feed (see PrimaryFeedState). */
+  writePrimaryFeed(state: PrimaryFeedState): void {
+    this.meta.set(META.primaryFeed, state);
+  }
+
   writeHeartbeat(nowMs: number): void {
     this.stmt.heartbeat.run(nowMs);
   }

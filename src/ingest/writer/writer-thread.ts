@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestEvent } from '../events.js';
 import type { Interaction, OutcomeCounts } from './event-writer.js';
-import type { StoredCursor } from '../../store/meta.js';
+import type { PrimaryFeedState, StoredCursor } from '../../store/meta.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
 
 export class WriteFailedError extends Error {
@@ -75,7 +75,13 @@ export class WriterThread {
     return reply.stored;
   }
 
-  /** Waits for queued writes, closes the database, and ends the thread. */
+  /** Tells replicas, through the database, whether this primary can serve feeds. */
+  async writePrimaryFeed(state: PrimaryFeedState): Promise<void> {
+    const reply = await this.request({ type: 'primary-feed', id: this.nextId++, state });
+    if (reply.type === 'failed') throw new WriteFailedError(reply.message, reply.code);
+  }
+
+  /** Waits for queued writes, marks the feed stopped, closes the database, and ends the thread. */
   async stop(): Promise<void> {
     await this.request({ type: 'close', id: this.nextId++ });
     await this.worker.terminate();

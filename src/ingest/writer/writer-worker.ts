@@ -9,6 +9,7 @@ import { openWriter } from '../../store/database.js';
 import { EventWriter } from './event-writer.js';
 import { Pruner } from '../../store/pruner.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
+import type { PrimaryFeedState } from '../../store/meta.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
 const MEMORY_REPORT_INTERVAL_MS = 10_000;
@@ -68,9 +69,16 @@ port.on('message', (request: WriterRequest) => {
         stored: writer.writeInteractions(request.actorDid, request.interactions, request.timeUs),
       }));
       break;
+    case 'primary-feed':
+      answer(request.id, () => {
+        writer.writePrimaryFeed(request.state);
+        return { type: 'primary-feed-stored', id: request.id };
+      });
+      break;
     case 'close':
       void chain.then(() => {
         closed = true;
+        writePrimaryFeedSafely('stopped');
         clearInterval(heartbeatTimer);
         clearInterval(memoryTimer);
         clearTimeout(pruneTimer);
@@ -80,6 +88,17 @@ port.on('message', (request: WriterRequest) => {
       break;
   }
 });
+
+// Replicas hand reads to this primary only once its feed says `serving` (the main thread
+// says so when the like graph has loaded); a failed write here must not stop the writer.
+function writePrimaryFeedSafely(state: PrimaryFeedState): void {
+  try {
+    writer.writePrimaryFeed(state);
+  } catch (err) {
+    send({ type: 'housekeeping-error', task: 'heartbeat', message: `primary feed ${state}: ${String(err)}` });
+  }
+}
+writePrimaryFeedSafely('loading');
 
 // The heartbeat row: replicas measure their lag from it.
 const beat = () =>

@@ -1,13 +1,22 @@
 import { withReader } from '../../store/database.js';
+import { META, MetaTable, type PrimaryFeedState } from '../../store/meta.js';
 
-/** The primary's heartbeat (ms since the epoch) as a copy holds it: the measure of lag. */
-export function readHeartbeatMs(dbPath: string): number | undefined {
+/** What a copy holds of the primary's own state. */
+export interface PrimarySignals {
+  /** The primary's heartbeat (ms since the epoch): the measure of lag. */
+  heartbeatMs: number | undefined;
+  /** Undefined in a copy of a primary that predates the signal. */
+  feed: PrimaryFeedState | undefined;
+}
+
+export function readPrimarySignals(dbPath: string): PrimarySignals {
   return withReader(dbPath, (db) => {
     try {
       const row = db.prepare('SELECT time_ms FROM heartbeat WHERE id = 1').get() as { time_ms: number } | undefined;
-      return row?.time_ms;
+      const feed = new MetaTable(db).string(META.primaryFeed) as PrimaryFeedState | undefined;
+      return { heartbeatMs: row?.time_ms, feed };
     } catch {
-      return undefined; // a database older than the heartbeat table: no lag known yet
+      return { heartbeatMs: undefined, feed: undefined }; // a database older than these tables: nothing known yet
     }
   });
 }

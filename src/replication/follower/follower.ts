@@ -71,6 +71,10 @@ export class Follower implements ReplicaStatus {
     return this.loop.caughtUp();
   }
 
+  primaryServesFeeds(): boolean {
+    return this.copy.primaryServesFeeds();
+  }
+
   get position(): Position | undefined {
     return this.copy.position;
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Position } from '../bucket/layout.js';
-import { readHeartbeatMs } from './copy-checks.js';
+import { type PrimarySignals, readPrimarySignals } from './copy-checks.js';
 import { FollowerError } from './poll-outcome.js';
 import { type FollowState, positionPath, readFollowState, writeFollowState } from './position-file.js';
 
@@ -9,13 +9,13 @@ export type Exclusive = (apply: () => void) => void;
 
 /**
  * The followed database file and what is known of it: the position applied so far, and
- * the primary's heartbeat as the file holds it.
+ * the primary's heartbeat and feed state as the file holds them.
  */
 export class LocalCopy {
   /** Until the engine holds connections, changing the file needs no closing of anything. */
   exclusive: Exclusive = (apply) => apply();
   private current: FollowState | undefined;
-  private heartbeatMs: number | undefined;
+  private primary: PrimarySignals = { heartbeatMs: undefined, feed: undefined };
 
   constructor(readonly dbPath: string) {}
 
@@ -42,7 +42,8 @@ export class LocalCopy {
   /** Takes `state` as what the file holds now. */
   adopt(state: FollowState): void {
     this.current = state;
-    this.heartbeatMs = readHeartbeatMs(this.dbPath) ?? this.heartbeatMs;
+    const read = readPrimarySignals(this.dbPath);
+    if (read.heartbeatMs !== undefined) this.primary = read;
   }
 
   /**
@@ -59,7 +60,13 @@ export class LocalCopy {
   }
 
   lagSeconds(): number | undefined {
-    return this.heartbeatMs === undefined ? undefined : Math.max(0, (Date.now() - this.heartbeatMs) / 1000);
+    const { heartbeatMs } = this.primary;
+    return heartbeatMs === undefined ? undefined : Math.max(0, (Date.now() - heartbeatMs) / 1000);
+  }
+
+  /** False when the primary last wrote that its feed is loading or stopped; true otherwise. */
+  primaryServesFeeds(): boolean {
+    return this.primary.feed === undefined || this.primary.feed === 'serving';
   }
 
   /** Deletes the file and its position (a temporary copy, done with or left behind). */

@@ -7,4 +7,6 @@ export interface ReplicaStatus {
   lagSeconds(): number | undefined;
   /** True once the follower has applied everything the bucket held, at least once. */
   caughtUp(): boolean;
+  /** False when the copy says the primary's feed is loading or stopped: a read handed to it would fail. */
+  primaryServesFeeds(): boolean;
 }

@@ -1,0 +1,48 @@
+/**
+ * What the primary writes of its feed for replicas to read in their copies: `loading`
+ * from the writer's start, `serving` once the like graph has loaded, `stopped` after a
+ * clean stop. A replica whose copy is old hands reads over only while it says `serving`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WriterThread } from '../src/ingest/writer/writer-thread.js';
+import { readPrimarySignals } from '../src/replication/follower/copy-checks.js';
+import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
+import { MemoryEventSource } from '../testkit/standins/memory-event-source.js';
+import { startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
+
+describe("the primary's feed state in the database", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it('the writer says loading when it opens, what it is told after, and stopped when it closes', async () => {
+    const config = testConfig();
+    dirs.push(config.dataDir);
+    const noop = () => undefined;
+    const writer = await WriterThread.start(
+      { dbPath: config.dbPath, db: config.db, retention: config.retention, writerPauseMs: 0 },
+      { onPruned: noop, onHousekeepingError: noop, onCrash: noop },
+    );
+    expect(readPrimarySignals(config.dbPath).feed).toBe('loading');
+    await writer.writePrimaryFeed('serving');
+    expect(readPrimarySignals(config.dbPath).feed).toBe('serving');
+    await writer.stop();
+    expect(readPrimarySignals(config.dbPath)).toMatchObject({ feed: 'stopped', heartbeatMs: expect.any(Number) });
+  });
+
+  it('a primary says serving once its like graph has loaded, and stopped once it has stopped', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'feedgen-feed-state-'));
+    dirs.push(dataDir);
+    const config = testConfig({ DATA_DIR: dataDir });
+    const svc = await startTestService(config, { keepData: true, overrides: { eventSource: new MemoryEventSource(jsonlLines(CAPTURE_FILE)) } });
+    try {
+      await waitFor(() => (readPrimarySignals(config.dbPath).feed === 'serving' ? true : undefined), 10_000, 'serving');
+      expect(svc.service.ctx.config.role).toBe('primary');
+    } finally {
+      await svc.stop();
+    }
+    expect(readPrimarySignals(config.dbPath).feed).toBe('stopped');
+  });
+});
