@@ -20,6 +20,8 @@ export interface LauncherOptions {
   logFile: string;
   syncInterval?: string;
   snapshotInterval?: string;
+  /** More of the service's variables (they win over the ones above). */
+  env?: Record<string, string>;
 }
 
 /** What the log showed: Litestream's text lines and the service's JSON lines apart. */
@@ -62,6 +64,7 @@ export async function startLauncher(options: LauncherOptions): Promise<Launcher>
     LITESTREAM_METRICS_ADDR: `127.0.0.1:${litestreamPort}`,
     ...(options.syncInterval ? { LITESTREAM_SYNC_INTERVAL: options.syncInterval } : {}),
     ...(options.snapshotInterval ? { LITESTREAM_SNAPSHOT_INTERVAL: options.snapshotInterval } : {}),
+    ...options.env,
   };
   // detached: a group of its own, apart from this benchmark's (the exit hook kills its tree).
   const child = track(
