@@ -107,12 +107,12 @@ export class EventWriter {
     }
   }
 
-  /** The primary's liveness row: replicas measure their lag from it. */
   /** What replicas read of the primary's feed (see PrimaryFeedState). */
   writePrimaryFeed(state: PrimaryFeedState): void {
     this.meta.set(META.primaryFeed, state);
   }
 
+  /** The primary's liveness row: replicas measure their lag from it. */
   writeHeartbeat(nowMs: number): void {
     this.stmt.heartbeat.run(nowMs);
   }
