@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WriterDb as Database } from '../src/store/database.js';
-import { EventWriter } from '../src/ingest/writer/event-writer.js';
+import { EventWriter, type Interaction } from '../src/ingest/writer/event-writer.js';
 import { CHANGE_KIND, POST_FLAGS } from '../src/store/schema.js';
 import { toStoredRecordKey } from '../src/store/record-key.js';
 import type { IngestEvent } from '../src/ingest/events.js';
@@ -145,5 +145,23 @@ describe('EventWriter', () => {
   it('keeps the live like count across a reopen', () => {
     writer.writeBatch([like(ALICE, 'l1', 'p1'), like(BOB, 'l2', 'p1')], cursor(1));
     expect(new EventWriter(db).liveLikeCount()).toBe(2);
+  });
+
+  it("keeps each user's newest interactions up to the bound, deleting the oldest as new ones come", () => {
+    const bounded = new EventWriter(db, { interactionsPerUser: 100 });
+    const seen = (n: number, tag: string): Interaction[] =>
+      Array.from({ length: n }, (_, i) => ({ event: 'app.bsky.feed.defs#interactionSeen', postUri: postUri(BOB, `${tag}${i}`), reqId: tag, feedContext: 'x'.repeat(100) }));
+    const reqIdsOf = (did: string) =>
+      db.prepare<[string], { req_id: string; n: number }>('SELECT req_id, count(*) AS n FROM interactions i JOIN actors a ON a.id = i.actor_id WHERE a.did = ? GROUP BY req_id ORDER BY req_id').all(did);
+    bounded.writeInteractions(BOB, seen(30, 'b'), 500);
+    for (let call = 0; call < 10; call++) bounded.writeInteractions(ALICE, seen(30, `a${call}`), 1_000 + call);
+    // 300 stored for ALICE: the newest 100 stay, the call at the bound whole (its rows share a time).
+    expect(reqIdsOf(ALICE)).toEqual([
+      { req_id: 'a6', n: 30 },
+      { req_id: 'a7', n: 30 },
+      { req_id: 'a8', n: 30 },
+      { req_id: 'a9', n: 30 },
+    ]);
+    expect(reqIdsOf(BOB)).toEqual([{ req_id: 'b', n: 30 }]);
   });
 });

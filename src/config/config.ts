@@ -5,6 +5,9 @@ import { readLitestreamSettings, type LitestreamSettings } from '../replication/
 import { type Env, EnvReader } from './env.js';
 import { machineMemoryBytes } from './machine-memory.js';
 
+/** The ranker reads a user's newest 2,000 interactions (src/feed/feed-lookup.ts): the rest is headroom. */
+export const DEFAULT_INTERACTIONS_PER_USER = 5000;
+
 /** Deployment configuration, read once at start. Ranker knobs live apart (see ranker params). */
 export interface Config {
   role: 'primary' | 'replica';
@@ -60,6 +63,8 @@ export interface Config {
     days: number;
     pruneBatchRows: number;
     pruneIntervalMs: number;
+    /** sendInteractions rows kept per user, newest first. */
+    interactionsPerUser: number;
   };
   feedgen: {
     /** Public hostname of this service (did:web and the feed record point here). */
@@ -197,6 +202,7 @@ export function configFromEnv(env: Env, machine: MachineFacts = { memoryBytes: m
       days: read.number('RETENTION_DAYS', 90, 0.001, 3650),
       pruneBatchRows: read.int('PRUNE_BATCH_ROWS', 2000, 1, 1_000_000),
       pruneIntervalMs: read.int('PRUNE_INTERVAL_MS', 1000, 10, 3_600_000),
+      interactionsPerUser: read.int('INTERACTIONS_PER_USER', DEFAULT_INTERACTIONS_PER_USER, 100, 10_000_000),
     },
     feedgen: {
       hostname,

@@ -4,6 +4,7 @@ import type { EventType, IngestEvent } from '../events.js';
 import { postUri, splitPostUri } from '../../atproto/identifiers.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
 import { META, MetaTable, type PrimaryFeedState, type StoredCursor } from '../../store/meta.js';
+import { DEFAULT_INTERACTIONS_PER_USER } from '../../config/config.js';
 import { CHANGE_KIND, type InteractionEvent, interactionCode, LIKE_BOUND_SLACK, POST_FLAGS } from '../../store/schema.js';
 import { type StoredRecordKey, toStoredRecordKey } from '../../store/record-key.js';
 import { LikeBounds, type PostRef } from './like-bounds.js';
@@ -27,7 +28,10 @@ export interface EventWriterOptions {
   postCacheSize?: number;
   /** How far ahead of a like its post's like_bound is set (tests use a small one). */
   likeBoundSlack?: number;
+  /** Interactions kept per user, newest first (INTERACTIONS_PER_USER); older ones are deleted as new ones come. */
+  interactionsPerUser?: number;
 }
+
 
 /**
  * Every write transaction is BEGIN IMMEDIATE: it reads before it writes, and under
@@ -45,6 +49,7 @@ export class EventWriter {
   private readonly likeBounds: LikeBounds;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private liveLikes: number;
+  private readonly interactionsPerUser: number;
 
   constructor(
     private readonly db: WriterDb,
@@ -56,6 +61,7 @@ export class EventWriter {
     this.stmt = prepareStatements(db);
     this.likeBounds = new LikeBounds(db, options.likeBoundSlack ?? LIKE_BOUND_SLACK);
     this.liveLikes = this.meta.number(META.liveLikes) ?? 0;
+    this.interactionsPerUser = options.interactionsPerUser ?? DEFAULT_INTERACTIONS_PER_USER;
   }
 
   cursor(): StoredCursor {
@@ -97,6 +103,10 @@ export class EventWriter {
           const postId = i.postUri === undefined ? null : this.post(i.postUri, timeUs).id;
           this.stmt.insertInteraction.run(actorId, postId, interactionCode(i.event), i.reqId ?? null, i.feedContext ?? null, timeUs);
         }
+        // A per-user bound: one user's calls cannot grow the table for the whole window. A
+        // call's interactions share one time, so a call at the bound keeps all of its own.
+        const oldestKept = this.stmt.interactionTimeAt.get(actorId, this.interactionsPerUser - 1)?.time_us;
+        if (oldestKept !== undefined) this.stmt.deleteInteractionsBefore.run(actorId, oldestKept);
         return interactions.length;
       }).immediate();
     } catch (err) {
@@ -295,6 +305,11 @@ function prepareStatements(db: WriterDb) {
       'INSERT INTO interactions (actor_id, post_id, event, req_id, feed_context, time_us) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     insertChange: prepare<[number, number, number]>('INSERT INTO changes (kind, ref_id, time_us) VALUES (?, ?, ?)'),
+    // Both on interactions_by_actor_time: the user's (n+1)-th newest time, then what is older.
+    interactionTimeAt: prepare<[number, number], { time_us: number }>(
+      'SELECT time_us FROM interactions WHERE actor_id = ? ORDER BY time_us DESC LIMIT 1 OFFSET ?',
+    ),
+    deleteInteractionsBefore: prepare<[number, number]>('DELETE FROM interactions WHERE actor_id = ? AND time_us < ?'),
     heartbeat: prepare<[number]>(
       'INSERT INTO heartbeat (id, time_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET time_ms = excluded.time_ms',
     ),

@@ -19,7 +19,7 @@ if (!parentPort) throw new Error('writer-worker must run as a worker thread');
 const port = parentPort;
 const init = workerData as WriterThreadInit;
 const db = openWriter(init.dbPath, init.db);
-const writer = new EventWriter(db);
+const writer = new EventWriter(db, { interactionsPerUser: init.retention.interactionsPerUser });
 const pruner = new Pruner(db, writer);
 const send = (message: WriterMessage) => port.postMessage(message);
 
