@@ -1,7 +1,8 @@
 /**
- * What the primary writes of its feed for replicas to read in their copies: `loading`
- * from the writer's start, `serving` once the like graph has loaded, `stopped` after a
- * clean stop. A replica whose copy is old hands reads over only while it says `serving`.
+ * What the primary writes of its state for replicas to read in their copies: its feed,
+ * `loading` from the writer's start, `serving` once the like graph has loaded, `stopped`
+ * after a clean stop (a replica whose copy is old hands reads over only while it says
+ * `serving`); and the stream cursor, which health turns into the newest event's age.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,5 +45,25 @@ describe("the primary's feed state in the database", () => {
       await svc.stop();
     }
     expect(readPrimarySignals(config.dbPath).feed).toBe('stopped');
+  });
+
+  it("health says how old the newest event in the database is, from the stored cursor (what a replica's copy holds too)", async () => {
+    const lines = jsonlLines(CAPTURE_FILE);
+    const newestUs = Math.max(...lines.map((line) => (JSON.parse(line) as { time_us: number }).time_us));
+    const config = testConfig();
+    dirs.push(config.dataDir);
+    const svc = await startTestService(config, { overrides: { eventSource: new MemoryEventSource(lines) } });
+    try {
+      const health = await waitFor(async () => {
+        const body = (await (await fetch(`${svc.baseUrl}/xrpc/_health`)).json()) as { ready: boolean; ingest_lag_seconds: number | null };
+        return body.ready && body.ingest_lag_seconds !== null ? body : undefined;
+      }, 10_000, 'ready with an ingest lag');
+      // The cursor is the newest time less the stream's disorder margin (at least a second).
+      const sinceNewestS = Date.now() / 1000 - newestUs / 1e6;
+      expect(health.ingest_lag_seconds).toBeGreaterThanOrEqual(sinceNewestS - 1);
+      expect(health.ingest_lag_seconds).toBeLessThan(sinceNewestS + 5);
+    } finally {
+      await svc.stop();
+    }
   });
 });

@@ -117,6 +117,12 @@ export class FeedEngine {
     return this.ready;
   }
 
+  /** Seconds from the newest event the served database holds to `nowMs`; undefined before the first. */
+  ingestLagSeconds(nowMs: number): number | undefined {
+    const throughUs = this.sync.ingestedThroughUs();
+    return throughUs === undefined ? undefined : Math.max(0, nowMs / 1000 - throughUs / 1e6);
+  }
+
   /** True once stop() ran: a load it cut short failed for that reason alone. */
   get isStopped(): boolean {
     return this.stopped;

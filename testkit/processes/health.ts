@@ -9,6 +9,8 @@ export interface Health {
   ready: boolean;
   /** 0 on the primary; null before a replica's first heartbeat. */
   lag_seconds: number | null;
+  /** Age of the newest event in the database served. */
+  ingest_lag_seconds: number | null;
 }
 
 /** The node's health, or undefined while nothing answers (starting, or gone). */

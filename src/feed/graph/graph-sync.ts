@@ -190,6 +190,14 @@ export class GraphSync {
     return rows;
   }
 
+  /**
+   * The stream time the database has ingested to (the primary's cursor, a replica's copy
+   * of it): a primary whose ingest is stalled keeps its heartbeat, but not this.
+   */
+  ingestedThroughUs(): number | undefined {
+    return this.stmt.cursorTimeUs.get()?.value;
+  }
+
   /** What the memory budget left out; reads two rows of the database. */
   budgetReport(): BudgetReport {
     const { graph, budget } = this;
@@ -296,6 +304,7 @@ function prepareStatements(db: ReaderDb) {
     maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
     prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
     liveLikes: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.liveLikes}'`),
+    cursorTimeUs: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.cursorTimeUs}'`),
     oldestLikeAbove: db.prepare<[number], { time_us: number }>('SELECT time_us FROM likes WHERE id > ? AND deleted = 0 ORDER BY id LIMIT 1'),
     // An estimate for progress logs: a count(*) would scan the whole table first.
     likeCount: db.prepare<[], { n: number }>('SELECT coalesce(max(id), 0) AS n FROM likes'),

@@ -5,8 +5,10 @@ import type { ReplicaStatus } from '../../replication/follower/replica-status.js
 
 /**
  * Liveness: answers while the process serves, with what it is, how far behind its copy
- * is (0 on the primary, null before a replica's first heartbeat), and whether it can
- * serve feeds: the graph loaded and, on a replica, caught up with the primary once.
+ * is (0 on the primary, null before a replica's first heartbeat), whether it can serve
+ * feeds (the graph loaded and, on a replica, caught up with the primary once), and how
+ * old the newest event in the database it serves is: a primary whose ingest stalls (a
+ * full disk, Jetstream gone) keeps its heartbeat, so replicas' lag alone would not say so.
  */
 export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: ReplicaStatus | undefined): RequestHandler {
   const { role, region } = ctx.config;
@@ -18,7 +20,13 @@ export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: Replica
       role,
       region: region ?? null,
       ready: feed.isReady && caughtUp,
-      lag_seconds: lagSeconds === undefined ? null : Math.round(lagSeconds * 1000) / 1000,
+      lag_seconds: millisecondsOrNull(lagSeconds),
+      ingest_lag_seconds: millisecondsOrNull(feed.get()?.ingestLagSeconds(ctx.clock())),
     });
   };
+}
+
+/** Seconds rounded to the millisecond; null (JSON has no undefined) when not known. */
+function millisecondsOrNull(seconds: number | undefined): number | null {
+  return seconds === undefined ? null : Math.round(seconds * 1000) / 1000;
 }
