@@ -130,6 +130,49 @@ describe('follower poll outcomes', () => {
     expect(counted).toMatchObject({ file_missing: 0, retention_gap: 0, store_error: 0, restore_failed: 0, apply_failed: 0, unexpected: 0 });
   });
 
+  it('restores afresh from the newest snapshot once a segment stays damaged past the bound, counted', async () => {
+    const history = primaryHistory(20);
+    const replica = replicaFolder(history.dir);
+    replica.snapshot(FIRST, history.snapshot);
+    replica.segment(FIRST, 0, lz4(history.segments[0]!));
+    const metrics = createMetrics();
+    const dbPath = path.join(history.dir, 'copy', 'feed.db');
+    let restored = 0;
+    const follower = new Follower({
+      store: new FolderStore(replica.folder),
+      layout: replica.layout,
+      dbPath,
+      log: createLogger('silent'),
+      metrics,
+      pollMs: 20,
+      stallMs: 60_000,
+      minCheckpointPages: 1000,
+      damagedSegmentPolls: 3,
+      onRestored: () => restored++,
+    });
+    await follower.bootstrap();
+    expect(follower.position?.generation).toBe(FIRST);
+
+    // The next segment is damaged for good (Litestream never rewrites one), and a newer
+    // generation waits behind it: no poll gets past the damage to look for it.
+    const next = lz4(history.segments[1]!);
+    replica.segment(FIRST, history.segments[0]!.length, next.subarray(0, Math.floor(next.length / 2)));
+    const other = primaryHistory(5);
+    replica.snapshot(SECOND, other.snapshot);
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(replica.folder, replica.layout.snapshotKey(SECOND, 0)), later, later);
+    follower.start();
+    try {
+      await waitFor(async () => ((await outcomes(metrics)).restored_past_damage > 0 ? true : undefined), 10_000, 'restored past the damage');
+      expect((await outcomes(metrics)).segment_damaged).toBeGreaterThanOrEqual(3);
+      expect(follower.position?.generation).toBe(SECOND);
+      expect(restored).toBe(1);
+      expect(rowsIn(dbPath)).toBe(0);
+    } finally {
+      await follower.stop();
+    }
+  });
+
   it('counts a store that cannot be read as store_error', async () => {
     const history = primaryHistory(3);
     const replica = replicaFolder(history.dir);

@@ -27,6 +27,8 @@ export interface FollowerOptions {
    * next index at once.
    */
   minCheckpointPages: number;
+  /** Polls in a row that find the same segment damaged before the copy is restored afresh (default 30). */
+  damagedSegmentPolls?: number;
   /** Called after a running follower swapped in a fresh restore (its row ids may differ). */
   onRestored?: () => void;
 }

@@ -18,12 +18,19 @@ export interface PollLoopParts {
   watch: GenerationWatch;
   pollMs: number;
   minCheckpointPages: number;
+  /** Polls in a row that find the same segment damaged before the copy is restored afresh. */
+  damagedSegmentPolls?: number;
   /** Replaces the copy by a fresh restore of the newest generation, and tells whoever serves it. */
   restoreAfresh(): Promise<void>;
 }
 
 /** How often the primary's writer updates the heartbeat row. */
 const HEARTBEAT_PERIOD_MS = 1000;
+/**
+ * A torn upload reads whole on a later poll; Litestream never rewrites a segment, so one
+ * still damaged after this many polls never will be, and only a restore gets past it.
+ */
+const DAMAGED_SEGMENT_POLLS = 30;
 
 /**
  * Polls the bucket, one poll at a time, on the cadence of PollCadence. A poll fetches
@@ -35,6 +42,8 @@ export class PollLoop {
   private everCaughtUp = false;
   /** Polls in a row that found nothing: the next index is probed from the second on. */
   private misses = 0;
+  /** Polls in a row that found the segment at this position damaged. */
+  private damaged = { at: '', polls: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The tick under way, for stop() to wait on. */
@@ -75,14 +84,17 @@ export class PollLoop {
     const { log, metrics, store, copy } = this.parts;
     let outcome: PollOutcome | undefined;
     try {
-      outcome = await this.poll();
+      outcome = (await this.restoreIfDamagedTooLong()) ?? (await this.poll());
     } catch (err) {
       outcome = failureReason(err);
       metrics.replicaFollowErrors.inc();
-      // A damaged segment keeps failing here, counted and logged, while the lag grows.
-      if (outcome === 'segment_damaged') log.warn({ err, position: copy.position }, 'follower: segment unreadable, retrying');
-      else log.error({ err, outcome }, 'follower: step failed');
+      // A damaged segment fails here, counted and logged, until it reads whole or the bound.
+      if (outcome === 'segment_damaged') {
+        this.countDamaged();
+        log.warn({ err, position: copy.position, polls: this.damaged.polls }, 'follower: segment unreadable, retrying');
+      } else log.error({ err, outcome }, 'follower: step failed');
     }
+    if (outcome !== 'segment_damaged') this.damaged = { at: '', polls: 0 };
     if (outcome === undefined) return undefined;
     this.outcomes.inc({ outcome });
     metrics.replicaLagSeconds.set(copy.lagSeconds() ?? -1);
@@ -104,12 +116,29 @@ export class PollLoop {
         const lagMs = (this.parts.copy.lagSeconds() ?? Infinity) * 1000;
         return this.cadence.afterHit(!this.everCaughtUp || lagMs > this.parts.pollMs + HEARTBEAT_PERIOD_MS);
       }
+      case 'restored_past_damage':
+        return this.cadence.afterHit(true);
       case 'nothing_new':
       case 'segment_damaged':
         return this.cadence.afterMiss();
       default:
         return this.parts.pollMs;
     }
+  }
+
+  private countDamaged(): void {
+    const at = JSON.stringify(this.parts.copy.position);
+    this.damaged = { at, polls: this.damaged.at === at ? this.damaged.polls + 1 : 1 };
+  }
+
+  /** Past the bound, the copy is restored from the newest snapshot instead of polled. */
+  private async restoreIfDamagedTooLong(): Promise<PollOutcome | undefined> {
+    const bound = this.parts.damagedSegmentPolls ?? DAMAGED_SEGMENT_POLLS;
+    if (this.damaged.polls < bound || this.damaged.at !== JSON.stringify(this.parts.copy.position)) return undefined;
+    this.parts.log.error({ position: this.parts.copy.position, polls: this.damaged.polls }, 'follower: a segment stayed damaged; restoring afresh from the newest snapshot');
+    this.damaged = { at: '', polls: 0 };
+    await this.parts.restoreAfresh();
+    return 'restored_past_damage';
   }
 
   /** One poll; undefined when the loop was stopped meanwhile (nothing applied). */

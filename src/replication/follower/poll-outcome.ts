@@ -15,6 +15,8 @@ export const POLL_OUTCOMES = [
   'retention_gap',
   /** A segment failed its checks (torn while uploading, or damaged): nothing written, retried. */
   'segment_damaged',
+  /** A segment stayed damaged poll after poll (the bound): restored afresh from the newest snapshot. */
+  'restored_past_damage',
   /** The object store failed or could not be reached. */
   'store_error',
   /** A restore found no generation or snapshot, or made a copy that fails quick_check. */
