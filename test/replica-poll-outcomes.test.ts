@@ -12,7 +12,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../src/observability/metrics.js';
 import { ReplicaLayout } from '../src/replication/bucket/layout.js';
 import { FolderStore } from '../src/replication/bucket/object-store.js';
-import { Follower } from '../src/replication/follower/follower.js';
+import { Follower, type FollowerOptions } from '../src/replication/follower/follower.js';
 import { POLL_OUTCOMES, type PollOutcome } from '../src/replication/follower/poll-outcome.js';
 import { metricValue, waitFor } from '../testkit/processes/service.js';
 import { openWriter, withReader } from '../src/store/database.js';
@@ -63,6 +63,21 @@ function replicaFolder(dir: string) {
   };
 }
 
+/** A follower of `replica` into `dbPath`, polling every 20 ms; `options` override the rest. */
+function followerOf(replica: ReturnType<typeof replicaFolder>, dbPath: string, metrics: Metrics, options: Partial<FollowerOptions> = {}): Follower {
+  return new Follower({
+    store: new FolderStore(replica.folder),
+    layout: replica.layout,
+    dbPath,
+    log: createLogger('silent'),
+    metrics,
+    pollMs: 20,
+    stallMs: 60_000,
+    minCheckpointPages: 1000,
+    ...options,
+  });
+}
+
 async function outcomes(metrics: Metrics): Promise<Record<PollOutcome, number>> {
   const text = await metrics.registry.metrics();
   return Object.fromEntries(POLL_OUTCOMES.map((outcome) => [outcome, metricValue(text, 'feedgen_replica_polls_total', { outcome })])) as Record<PollOutcome, number>;
@@ -72,27 +87,20 @@ function rowsIn(dbPath: string): number {
   return withReader(dbPath, (db) => db.prepare('SELECT count(*) FROM t').pluck().get() as number);
 }
 
+/** A bucket holding FIRST's snapshot and first segment of `rows` rows, with a copy's path and metrics to follow it. */
+function firstGeneration(rows: number) {
+  const history = primaryHistory(rows);
+  const replica = replicaFolder(history.dir);
+  replica.snapshot(FIRST, history.snapshot);
+  replica.segment(FIRST, 0, lz4(history.segments[0]!));
+  return { history, replica, metrics: createMetrics(), dbPath: path.join(history.dir, 'copy', 'feed.db') };
+}
+
 describe('follower poll outcomes', () => {
   it('counts applied, nothing_new, a damaged segment (also a follow error) and a new generation, each under its name', async () => {
-    const history = primaryHistory(20);
-    const replica = replicaFolder(history.dir);
-    replica.snapshot(FIRST, history.snapshot);
-    replica.segment(FIRST, 0, lz4(history.segments[0]!));
-
-    const metrics = createMetrics();
-    const dbPath = path.join(history.dir, 'copy', 'feed.db');
+    const { history, replica, metrics, dbPath } = firstGeneration(20);
     let restored = 0;
-    const follower = new Follower({
-      store: new FolderStore(replica.folder),
-      layout: replica.layout,
-      dbPath,
-      log: createLogger('silent'),
-      metrics,
-      pollMs: 20,
-      stallMs: 200,
-      minCheckpointPages: 1000,
-      onRestored: () => restored++,
-    });
+    const follower = followerOf(replica, dbPath, metrics, { stallMs: 200, onRestored: () => restored++ });
     await follower.bootstrap(); // the snapshot and the first segment
     expect(rowsIn(dbPath)).toBe(1);
     follower.start();
@@ -131,25 +139,9 @@ describe('follower poll outcomes', () => {
   });
 
   it('restores afresh from the newest snapshot once a segment stays damaged past the bound, counted', async () => {
-    const history = primaryHistory(20);
-    const replica = replicaFolder(history.dir);
-    replica.snapshot(FIRST, history.snapshot);
-    replica.segment(FIRST, 0, lz4(history.segments[0]!));
-    const metrics = createMetrics();
-    const dbPath = path.join(history.dir, 'copy', 'feed.db');
+    const { history, replica, metrics, dbPath } = firstGeneration(20);
     let restored = 0;
-    const follower = new Follower({
-      store: new FolderStore(replica.folder),
-      layout: replica.layout,
-      dbPath,
-      log: createLogger('silent'),
-      metrics,
-      pollMs: 20,
-      stallMs: 60_000,
-      minCheckpointPages: 1000,
-      damagedSegmentPolls: 3,
-      onRestored: () => restored++,
-    });
+    const follower = followerOf(replica, dbPath, metrics, { damagedSegmentPolls: 3, onRestored: () => restored++ });
     await follower.bootstrap();
     expect(follower.position?.generation).toBe(FIRST);
 
@@ -178,16 +170,7 @@ describe('follower poll outcomes', () => {
     const replica = replicaFolder(history.dir);
     replica.snapshot(FIRST, history.snapshot);
     const metrics = createMetrics();
-    const follower = new Follower({
-      store: new FolderStore(replica.folder),
-      layout: replica.layout,
-      dbPath: path.join(history.dir, 'copy', 'feed.db'),
-      log: createLogger('silent'),
-      metrics,
-      pollMs: 20,
-      stallMs: 60_000,
-      minCheckpointPages: 1000,
-    });
+    const follower = followerOf(replica, path.join(history.dir, 'copy', 'feed.db'), metrics);
     await follower.bootstrap();
     fs.rmSync(replica.folder, { recursive: true });
     fs.writeFileSync(replica.folder, 'not a folder any more');
