@@ -317,6 +317,18 @@ describe('DID resolver: bounds and host policy', () => {
     expect(results.filter((r) => r === 'DidResolverBusy')).toHaveLength(6);
     // Busy is not remembered against the DID: once the others are done, it resolves.
     const refused = dids[results.indexOf('DidResolverBusy')]!;
+    // Through auth, busy is a 503 (retry), not a 401: nothing is known against the token.
+    const auth = createServiceAuth({ serviceDid: SERVICE_DID, resolver });
+    const token = await bearer(refused, key);
+    const slowOnes = Array.from({ length: 4 }, () => randomPlcDid());
+    for (const did of slowOnes) plc.register(did, key, { kind: 'slow', delayMs: 300 });
+    const crowd = slowOnes.map((did) => resolver.getSigningKey(did, false));
+    const busy = await auth.verify(token, LXM).then(
+      () => undefined,
+      (err: unknown) => err as XRPCError,
+    );
+    expect(busy).toMatchObject({ statusCode: 503, error: 'DidResolverBusy' });
+    await Promise.all(crowd);
     plc.register(refused, key);
     expect(await resolver.getSigningKey(refused, false)).toBe(key.did());
   });

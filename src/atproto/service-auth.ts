@@ -1,10 +1,13 @@
 /**
  * Service auth as the Bluesky AppView sends it: `Authorization: Bearer <jwt>`, signed
  * with the requesting user's atproto key, for our service DID and one XRPC method.
- * Every failure is a 401 (AuthRequiredError) whose error name says what was wrong;
- * the token itself is never logged nor echoed.
+ * Every failure is a 401 (AuthRequiredError) whose error name says what was wrong, but
+ * one: a resolver too busy to fetch the issuer's DID document (a flood of forged issuers)
+ * says nothing of the token, so that is a 503, for the caller to retry. The token itself
+ * is never logged nor echoed.
  */
 import { AuthRequiredError, XRPCError, verifyJwt } from '@atproto/xrpc-server';
+import { ResponseType } from '@atproto/xrpc';
 import { DidResolutionError, type SigningKeyResolver } from './did-resolver.js';
 import { verifyJwtSignature } from './signature.js';
 
@@ -42,6 +45,9 @@ export function createServiceAuth({ serviceDid, resolver }: ServiceAuthOptions):
     try {
       return await resolver.getSigningKey(iss, forceRefresh);
     } catch (err) {
+      if (err instanceof DidResolutionError && err.name === 'DidResolverBusy') {
+        throw new XRPCError(ResponseType.NotEnoughResources, `jwt issuer: ${err.message}`, err.name);
+      }
       if (err instanceof DidResolutionError) throw new AuthRequiredError(`jwt issuer: ${err.message}`, err.name);
       throw err;
     }
