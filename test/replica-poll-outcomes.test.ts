@@ -26,9 +26,10 @@ afterEach(() => dirs.splice(0).forEach((dir) => fs.rmSync(dir, { recursive: true
 
 /**
  * A primary's database: its file once checkpointed (a snapshot), then its WAL after
- * `rows` more transactions, cut into segments at commits as Litestream uploads them.
+ * `rows` more transactions (or one, with `oneTransaction`: rows of 2 KB, many pages),
+ * cut into segments at commits as Litestream uploads them.
  */
-function primaryHistory(rows: number) {
+function primaryHistory(rows: number, { oneTransaction = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedgen-outcomes-'));
   dirs.push(dir);
   const dbPath = path.join(dir, 'primary.db');
@@ -37,7 +38,13 @@ function primaryHistory(rows: number) {
   db.prepare('INSERT INTO heartbeat VALUES (1, ?)').run(Date.now());
   db.pragma('wal_checkpoint(TRUNCATE)');
   const snapshot = fs.readFileSync(dbPath);
-  for (let i = 0; i < rows; i++) db.prepare('INSERT INTO t (v) VALUES (?)').run(`row ${i}`);
+  db.prepare('INSERT INTO t (v) VALUES (?)').run('row 0');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const rest = () => {
+    for (let i = 1; i < rows; i++) insert.run(oneTransaction ? `row ${i} ${'x'.repeat(2000)}` : `row ${i}`);
+  };
+  if (oneTransaction) db.transaction(rest)();
+  else rest();
   const wal = fs.readFileSync(`${dbPath}-wal`);
   db.close();
   const frameBytes = 24 + wal.readUInt32BE(8);
@@ -45,7 +52,7 @@ function primaryHistory(rows: number) {
   let cut = 32;
   while (wal.readUInt32BE(cut + 4) === 0) cut += frameBytes;
   cut += frameBytes;
-  return { dir, snapshot, segments: [wal.subarray(0, cut), wal.subarray(cut)] };
+  return { dir, snapshot, pageSize: frameBytes - 24, segments: [wal.subarray(0, cut), wal.subarray(cut)] };
 }
 
 function replicaFolder(dir: string) {
@@ -136,6 +143,38 @@ describe('follower poll outcomes', () => {
     }
     const counted = await outcomes(metrics);
     expect(counted).toMatchObject({ file_missing: 0, retention_gap: 0, store_error: 0, restore_failed: 0, apply_failed: 0, unexpected: 0 });
+  });
+
+  it('joins a transaction that Litestream uploaded in two segments, waiting for the second', async () => {
+    const history = primaryHistory(40, { oneTransaction: true });
+    const replica = replicaFolder(history.dir);
+    replica.snapshot(FIRST, history.snapshot);
+    replica.segment(FIRST, 0, lz4(history.segments[0]!));
+    const metrics = createMetrics();
+    const dbPath = path.join(history.dir, 'copy', 'feed.db');
+    const follower = followerOf(replica, dbPath, metrics);
+    await follower.bootstrap();
+    expect(rowsIn(dbPath)).toBe(1);
+    // The big transaction, cut in the middle of its frames, as a sync can cut a copy under way.
+    const big = history.segments[1]!;
+    const frameBytes = 24 + history.pageSize;
+    const frames = big.length / frameBytes;
+    expect(frames).toBeGreaterThan(10);
+    const cut = Math.floor(frames / 2) * frameBytes;
+    const offset = history.segments[0]!.length;
+    replica.segment(FIRST, offset, lz4(big.subarray(0, cut)));
+    follower.start();
+    try {
+      await waitFor(async () => ((await outcomes(metrics)).nothing_new > 2 ? true : undefined), 10_000, 'polls finding the transaction incomplete');
+      expect(rowsIn(dbPath)).toBe(1);
+      replica.segment(FIRST, offset + cut, lz4(big.subarray(cut)));
+      await waitFor(async () => ((await outcomes(metrics)).applied > 0 ? true : undefined), 10_000, 'the joined transaction applied');
+      expect(rowsIn(dbPath)).toBe(40);
+      expect(follower.position).toEqual({ generation: FIRST, index: 0, offset: offset + big.length });
+      expect((await outcomes(metrics)).segment_damaged).toBe(0);
+    } finally {
+      await follower.stop();
+    }
   });
 
   it('restores afresh from the newest snapshot once a segment stays damaged past the bound, counted', async () => {

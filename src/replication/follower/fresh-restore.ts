@@ -127,10 +127,9 @@ async function openForWriting(file: string, body: { destroy(): void }): Promise<
 async function replayWal(parts: RestoreParts, fresh: LocalCopy): Promise<void> {
   const { store, layout, log, metrics } = parts;
   for (;;) {
-    const here = fresh.state.position;
-    const segment = (await fetchSegment(store, layout, here)) ?? (await fetchAcrossIndex(store, layout, here));
-    if (!segment) return;
     try {
+      const segment = (await fetchSegment(store, layout, fresh.state.position, fresh.state)) ?? (await fetchAcrossIndex(store, layout, fresh.state));
+      if (!segment) return;
       applySegment(fresh, segment, metrics);
     } catch (err) {
       // Still uploading, or damaged: the copy is swapped in without it, and the follower retries it from there.

@@ -170,12 +170,11 @@ export class PollLoop {
 
   private async nextSegment(): Promise<Segment | undefined> {
     const { store, layout, copy, minCheckpointPages } = this.parts;
-    const here = copy.state.position;
-    const segment = await fetchSegment(store, layout, here);
+    const segment = await fetchSegment(store, layout, copy.state.position, copy.state);
     if (segment) return segment;
     this.misses += 1;
     // The index may have ended (the primary's WAL restarted): its next starts at offset 0.
-    if (this.misses >= 2 || indexMayHaveEnded(copy.state, minCheckpointPages)) return fetchAcrossIndex(store, layout, here);
+    if (this.misses >= 2 || indexMayHaveEnded(copy.state, minCheckpointPages)) return fetchAcrossIndex(store, layout, copy.state);
     return undefined;
   }
 }

@@ -6,7 +6,7 @@
  */
 
 export const WAL_HEADER_BYTES = 32;
-const FRAME_HEADER_BYTES = 24;
+export const FRAME_HEADER_BYTES = 24;
 const MAGIC_LITTLE_ENDIAN = 0x377f0682;
 const MAGIC_BIG_ENDIAN = 0x377f0683;
 
@@ -30,13 +30,19 @@ export class WalFormatError extends Error {
   override name = 'WalFormatError';
 }
 
+/** The page size a WAL header names (1 stands for 65,536). */
+export function readPageSize(header: Buffer): number {
+  const value = header.readUInt32BE(8);
+  return value === 1 ? 65536 : value;
+}
+
 /** Reads a WAL header and seeds the checksum chain with it. */
 export function readWalHeader(bytes: Buffer): WalState {
   if (bytes.length < WAL_HEADER_BYTES) throw new WalFormatError(`WAL header needs ${WAL_HEADER_BYTES} bytes, got ${bytes.length}`);
   const magic = bytes.readUInt32BE(0);
   if (magic !== MAGIC_LITTLE_ENDIAN && magic !== MAGIC_BIG_ENDIAN) throw new WalFormatError(`bad WAL magic 0x${magic.toString(16)}`);
   const bigEndian = magic === MAGIC_BIG_ENDIAN;
-  const pageSize = bytes.readUInt32BE(8) === 1 ? 65536 : bytes.readUInt32BE(8);
+  const pageSize = readPageSize(bytes);
   const expected: [number, number] = [bytes.readUInt32BE(24), bytes.readUInt32BE(28)];
   const checksum = walChecksum(bytes, 0, 24, [0, 0], bigEndian);
   if (checksum[0] !== expected[0] || checksum[1] !== expected[1]) throw new WalFormatError('WAL header checksum mismatch');
@@ -46,7 +52,8 @@ export function readWalHeader(bytes: Buffer): WalState {
 /**
  * Checks the frames of one segment against the chain in `state` and returns the
  * transactions they commit, with the state to check the next segment. Segments end on
- * a commit frame; anything else (a torn upload, a bad byte) throws, and nothing is applied.
+ * a commit frame (wal-segments.ts joins a transaction that spans uploads); anything else
+ * (a torn upload, a bad byte) throws, and nothing is applied.
  */
 export function readWalFrames(bytes: Buffer, state: WalState): { commits: WalCommit[]; state: WalState } {
   const frameBytes = FRAME_HEADER_BYTES + state.pageSize;
