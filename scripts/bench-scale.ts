@@ -213,6 +213,8 @@ async function playDay(day: number): Promise<DaySample> {
     replicaPeakRssMb,
   };
   console.error(`day ${day}: ${service.likes.toLocaleString()} likes held; start-up ${startupS.toFixed(1)} s, replica ready ${restoreS.toFixed(1)} s`);
+  // Each day's figures as they come, so a run cut short still leaves them.
+  console.error(`day ${day} sample: ${JSON.stringify(sample)}`);
   return sample;
 }
 
