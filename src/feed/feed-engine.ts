@@ -132,6 +132,8 @@ export class FeedEngine {
   /** Loads the graph (yielding to the event loop as it goes), then keeps it current. */
   async start(): Promise<void> {
     await this.sync.load();
+    const start = this.sync.loadStart!;
+    this.metrics.graphLoads.inc({ from: start.from, reason: start.from === 'database' ? start.reason : '' });
     if (this.stopped) return;
     this.refreshPopular();
     this.ready = true;
