@@ -2,7 +2,7 @@
  * The like graph's memory, load time and ranking cost at firehose sizes, for this tree
  * and an older commit side by side in one run (same database, same users):
  *
- *   npm run bench:graph [-- --sizes 10000000,40000000 --base main --users 500 --seed 7 --memory-mb 150]
+ *   npm run bench:graph [-- --sizes 10000000,40000000 --base main --users 500 --seed 7 --memory-mb 150 --tail 200000 --data-dir DIR]
  *
  * Each size gets a database shaped like the firehose (scripts/bench/graph-dataset.ts),
  * kept in bench-output/graph-data/ for the next run. Each tree loads it in a process of
@@ -87,7 +87,8 @@ function runSide(tree: string, db: string, nowS: number, memoryMb?: string, snap
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Side;
 }
 
-const baseTree = unpackBase(values.base);
+// --base none: this tree alone (and its start from a snapshot).
+const baseTree = values.base === 'none' ? undefined : unpackBase(values.base);
 const dataDir = values['data-dir'] ?? path.join(REPO_ROOT, 'bench-output', 'graph-data');
 mkdirSync(dataDir, { recursive: true });
 const row = (cells: Array<string | number>) => console.log(cells.map((c) => String(c).padStart(12)).join(''));
@@ -96,16 +97,20 @@ let last: Side | undefined;
 for (const size of sizes) {
   const dataset = ensureGraphDataset(path.join(dataDir, `graph-${size}-${seed}.db`), size, seed, progress);
   const sides: Array<[string, Side]> = [];
-  for (const [name, tree] of [[values.base, baseTree], ['this tree', REPO_ROOT]] as const) {
+  const trees: Array<[string, string]> = baseTree ? [[values.base, baseTree], ['this tree', REPO_ROOT]] : [['this tree', REPO_ROOT]];
+  for (const [name, tree] of trees) {
     progress(`${size} likes: loading with ${name}`);
     const side = runSide(tree, dataset.path, dataset.newestTimeS);
     sides.push([name, side]);
     row([size, name, side.loadS.toFixed(1), (side.graphBytes / 2 ** 20).toFixed(0), (side.graphBytes / side.likes).toFixed(1), side.rssMb.toFixed(0), side.peakRssMb.toFixed(0), side.rankP50Ms.toFixed(2), side.rankP99Ms.toFixed(2)]);
   }
-  const [[, before], [, after]] = sides as [[string, Side], [string, Side]];
-  const same = before.rankings.filter((ranking, i) => ranking === after.rankings[i]).length;
-  row([size, 'ratio', (after.loadS / before.loadS).toFixed(2), (after.graphBytes / before.graphBytes).toFixed(2), '', (after.rssMb / before.rssMb).toFixed(2), (after.peakRssMb / before.peakRssMb).toFixed(2), (after.rankP50Ms / before.rankP50Ms).toFixed(2), (after.rankP99Ms / before.rankP99Ms).toFixed(2)]);
-  console.log(`${size} likes: live likes ${before.likes} / ${after.likes}; the first ${50} ids of ${same} of ${after.rankings.length} rankings are the same in both trees`);
+  const after = sides.at(-1)![1];
+  if (sides.length === 2) {
+    const before = sides[0]![1];
+    const same = before.rankings.filter((ranking, i) => ranking === after.rankings[i]).length;
+    row([size, 'ratio', (after.loadS / before.loadS).toFixed(2), (after.graphBytes / before.graphBytes).toFixed(2), '', (after.rssMb / before.rssMb).toFixed(2), (after.peakRssMb / before.peakRssMb).toFixed(2), (after.rankP50Ms / before.rankP50Ms).toFixed(2), (after.rankP99Ms / before.rankP99Ms).toFixed(2)]);
+    console.log(`${size} likes: live likes ${before.likes} / ${after.likes}; the first ${50} ids of ${same} of ${after.rankings.length} rankings are the same in both trees`);
+  }
   const budgetMb = values['memory-mb'];
   if (budgetMb !== undefined) {
     progress(`${size} likes: loading with this tree under a ${budgetMb} MB budget`);

@@ -208,6 +208,17 @@ describe('like graph snapshot', () => {
     expectGraphEqualsDatabase(again.graph, db, known);
   }, 120_000);
 
+  it('is used when every change before it was pruned: its seq follows on from the highest ever given', async () => {
+    write(0, 10_000);
+    db.prepare('DELETE FROM changes').run(); // as the pruner leaves a quiet database
+    await snapshotNow();
+    write(1, 5_000);
+    expect(db.prepare<[], number>('SELECT count(*) FROM changes').pluck().get()).toBeGreaterThan(0);
+    const restarted = await loaded(openSync());
+    expect(restarted.loadStart).toMatchObject({ from: 'snapshot' });
+    expectGraphEqualsDatabase(restarted.graph, db, { actors: new Set(), posts: new Set() });
+  }, 60_000);
+
   it('loads a file taken under a memory budget with its floor, and passes it over for a larger budget', async () => {
     // Enough likes that the frozen ones outweigh the fixed costs (a slot chunk is 2 MB).
     for (let r = 0; r < 4; r++) write(r, 50_000);

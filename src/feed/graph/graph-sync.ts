@@ -133,6 +133,7 @@ export class GraphSync {
     const started = Date.now();
     const total = this.stmt.likeCount.get()!.n;
     this.started = await this.restoreSnapshot();
+    const restoredS = (Date.now() - started) / 1000;
     if (this.started.from === 'database') {
       if (this.started.reason !== 'disabled') this.log.info({ reason: this.started.reason, detail: this.started.detail }, 'like graph snapshot not used: loading the whole window');
       // Changes before this point are already in the rows (deleted flags, statuses).
@@ -161,6 +162,7 @@ export class GraphSync {
     this.log.info(
       {
         from: this.started.from,
+        snapshotSeconds: fromSnapshot ? restoredS : undefined,
         likes: this.graph.likeCount,
         seconds: (Date.now() - started) / 1000,
         compactSeconds: (Date.now() - compactStarted) / 1000,
@@ -440,7 +442,10 @@ function prepareStatements(db: ReaderDb) {
     changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
     actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),
     inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
-    maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
+    // With every change pruned, the highest seq ever given: a snapshot's seq then follows on from it (snapshot-check.ts).
+    maxChangeSeq: db.prepare<[], { seq: number | null }>(
+      "SELECT coalesce((SELECT max(seq) FROM changes), (SELECT seq FROM sqlite_sequence WHERE name = 'changes')) AS seq",
+    ),
     prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
     liveLikes: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.liveLikes}'`),
     oldestLikeAbove: db.prepare<[number], { time_us: number }>('SELECT time_us FROM likes WHERE id > ? AND deleted = 0 ORDER BY id LIMIT 1'),
