@@ -1,123 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AnyDb as Database, openReader, type ReaderDb, type WriterDb } from '../src/store/database.js';
+import { openReader, type ReaderDb, type WriterDb } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
 import { META, MetaTable } from '../src/store/meta.js';
 import { Pruner } from '../src/store/pruner.js';
-import { POST_FLAGS } from '../src/store/schema.js';
 import { GraphSync } from '../src/feed/graph/graph-sync.js';
-import { type LikeGraph, LikeList } from '../src/feed/graph/like-graph.js';
 import type { IngestEvent } from '../src/ingest/events.js';
-import { postUri } from '../src/atproto/identifiers.js';
 import { createLogger } from '../src/observability/logger.js';
 import { tempDatabase } from '../testkit/processes/db.js';
 import { seeded } from '../testkit/random.js';
-import { numberedDid } from '../testkit/numbered-did.js';
-
-const did = numberedDid;
-
-const T0_US = 1_750_000_000_000_000;
-const SECOND_US = 1_000_000;
-const cursor = (timeUs: number) => ({ timeUs, seq: undefined, seqHost: undefined });
-
-const like = (actor: number, rkey: string, author: number, postRkey: string, timeUs: number): IngestEvent => ({
-  type: 'like',
-  did: did(actor),
-  rkey,
-  subjectUri: postUri(did(author), postRkey),
-  timeUs,
-});
-const unlike = (actor: number, rkey: string, timeUs: number): IngestEvent => ({ type: 'like-delete', did: did(actor), rkey, timeUs });
-const post = (author: number, rkey: string, timeUs: number, isReply = false): IngestEvent => ({
-  type: 'post',
-  did: did(author),
-  rkey,
-  createdAtUs: timeUs,
-  isReply,
-  timeUs,
-});
-const deletePost = (author: number, rkey: string, timeUs: number): IngestEvent => ({ type: 'post-delete', did: did(author), rkey, timeUs });
-const account = (actor: number, active: boolean, accountSeq: number, timeUs: number): IngestEvent => ({
-  type: 'account',
-  did: did(actor),
-  active,
-  status: active ? undefined : 'deactivated',
-  accountSeq,
-  timeUs,
-});
-
-type Walks = Record<number, Array<[number, number]>>;
-
-/**
- * The graph must equal the database: for every actor and post the database knows (and
- * every one it knew before), the likes the graph walks are the live rows, newest first;
- * counts, statuses, authors and liveness agree.
- */
-function expectGraphEqualsDatabase(graph: LikeGraph, db: Database, known: { actors: Set<number>; posts: Set<number> }): void {
-  const rows = db
-    .prepare<[], { id: number; actor_id: number; post_id: number; time_us: number }>(
-      'SELECT id, actor_id, post_id, time_us FROM likes WHERE deleted = 0 ORDER BY id DESC',
-    )
-    .all();
-  const actors = db.prepare<[], { id: number; active: number }>('SELECT id, active FROM actors').all();
-  const posts = db.prepare<[], { id: number; author_id: number; flags: number }>('SELECT id, author_id, flags FROM posts').all();
-  for (const a of actors) known.actors.add(a.id);
-  for (const p of posts) known.posts.add(p.id);
-  for (const r of rows) known.posts.add(r.post_id);
-
-  const sqlByActor: Walks = {};
-  const sqlByPost: Walks = {};
-  const graphByActor: Walks = {};
-  const graphByPost: Walks = {};
-  for (const actor of known.actors) {
-    sqlByActor[actor] = [];
-    graphByActor[actor] = [];
-    graphByActor[actor] = listed((list) => graph.readLikesOfActor(actor, Number.POSITIVE_INFINITY, list));
-  }
-  for (const p of known.posts) {
-    sqlByPost[p] = [];
-    graphByPost[p] = [];
-    graphByPost[p] = listed((list) => graph.readLikersOfPost(p, Number.POSITIVE_INFINITY, list));
-  }
-  for (const r of rows) {
-    const timeS = Math.floor(r.time_us / 1e6);
-    sqlByActor[r.actor_id]!.push([r.post_id, timeS]);
-    sqlByPost[r.post_id]!.push([r.actor_id, timeS]);
-  }
-  expect(graphByActor).toEqual(sqlByActor);
-  expect(graphByPost).toEqual(sqlByPost);
-  for (const actor of known.actors) expect(graph.likesOfActor(actor)).toBe(sqlByActor[actor]!.length);
-  for (const p of known.posts) expect(graph.likesOfPost(p)).toBe(sqlByPost[p]!.length);
-
-  const since: Array<[number, number, number]> = [];
-  graph.forEachLikeSince(0, (p, actor, timeS) => since.push([p, actor, timeS]));
-  expect(since).toEqual(rows.map((r) => [r.post_id, r.actor_id, Math.floor(r.time_us / 1e6)]).reverse());
-  expect(graph.likeCount).toBe(rows.length);
-  expect(graph.likeCount).toBe(new MetaTable(db).number(META.liveLikes) ?? 0);
-
-  const active = new Map(actors.map((a) => [a.id, a.active === 1]));
-  expect(Object.fromEntries(actors.map((a) => [a.id, graph.isActorActive(a.id)]))).toEqual(Object.fromEntries(active));
-  // The graph holds the posts with live likes, and only those.
-  const liked = new Set(rows.map((r) => r.post_id));
-  expect(graph.postCount).toBe(liked.size);
-  expect(Object.fromEntries(posts.map((p) => [p.id, [graph.postAuthorOf(p.id), graph.isPostLive(p.id)]]))).toEqual(
-    Object.fromEntries(
-      posts.map((p) => [
-        p.id,
-        liked.has(p.id) ? [p.author_id, (p.flags & POST_FLAGS.deleted) === 0 && active.get(p.author_id) === true] : [0, false],
-      ]),
-    ),
-  );
-}
-
-/** Polls until a poll reads nothing; returns the number of polls that read something. */
-function catchUp(sync: GraphSync): number {
-  let steps = 0;
-  for (;;) {
-    const step = sync.poll();
-    if (step.likes + step.changes === 0) return steps;
-    steps++;
-  }
-}
+import { numberedDid as did } from '../testkit/numbered-did.js';
+import { account, catchUp, cursor, deletePost, expectGraphEqualsDatabase, like, post, RandomHistory, SECOND_US, T0_US, unlike, writeInBatches } from '../testkit/graph-events.js';
 
 describe('GraphSync', () => {
   let db: WriterDb;
@@ -251,48 +143,10 @@ describe('GraphSync', () => {
 
   it('stays equal to the database through a large randomized history: multi-step loads, writes during the load, pruning across chunks', async () => {
     const known = { actors: new Set<number>(), posts: new Set<number>() };
-    const rnd = seeded(2024);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
-    const ACTORS = 400;
-    const ROUND_US = 3600 * SECOND_US;
-    let accountSeq = 0;
-    let likeN = 0;
-    const likes: Array<[number, string]> = [];
-
-    /**
-     * One round of events: posts of this round, likes on posts of this round and the
-     * previous one (so a post the pruner removed is never liked again), unlikes of any
-     * like ever made, post deletes, account changes.
-     */
-    const round = (r: number, likeCount: number): IngestEvent[] => {
-      const events: IngestEvent[] = [];
-      let t = T0_US + r * ROUND_US;
-      const at = () => (t += 10_000);
-      const rkeys = (rr: number) => Array.from({ length: 40 }, (_, k) => [ACTORS + (k % 30), `r${rr}p${k}`] as [number, string]);
-      const targets = [...rkeys(r), ...(r > 0 ? rkeys(r - 1) : [])];
-      for (const [author, rkey] of rkeys(r)) if (rnd() < 0.5) events.push(post(author, rkey, at(), rnd() < 0.2));
-      for (let k = 0; k < likeCount; k++) {
-        const actor = Math.floor(rnd() ** 2 * ACTORS);
-        const [author, rkey] = pick(targets);
-        const l: [number, string] = [actor, `k${likeN++}`];
-        likes.push(l);
-        events.push(like(actor, l[1], author, rkey, at()));
-        if (rnd() < 0.03) {
-          const [a, lr] = pick(likes);
-          events.push(unlike(a, lr, at()));
-        }
-        if (rnd() < 0.001) {
-          const target = pick(targets);
-          events.push(deletePost(target[0], target[1], at()));
-        }
-        if (rnd() < 0.001) events.push(account(pick([Math.floor(rnd() * ACTORS), ACTORS + Math.floor(rnd() * 30)]), rnd() < 0.5, ++accountSeq, at()));
-      }
-      return events;
-    };
-    const write = (events: IngestEvent[]) => {
-      for (let k = 0; k < events.length; k += 10_000) writer.writeBatch(events.slice(k, k + 10_000), cursor(T0_US));
-    };
-    const roundStart = (r: number) => T0_US + r * ROUND_US;
+    const history = new RandomHistory(seeded(2024));
+    const round = (r: number, likeCount: number) => history.round(r, likeCount);
+    const write = (events: IngestEvent[]) => writeInBatches(writer, events);
+    const roundStart = (r: number) => history.roundStart(r);
 
     // Round 0: more likes than one read (50,000) and than one chunk (65,536).
     write(round(0, 90_000));
@@ -330,10 +184,3 @@ describe('GraphSync', () => {
     expectGraphEqualsDatabase(fresh.graph, db, known);
   });
 });
-
-/** [id, timeS] pairs of one list read, newest first. */
-function listed(read: (list: LikeList) => void): Array<[number, number]> {
-  const list = new LikeList();
-  read(list);
-  return Array.from(list.ids.subarray(0, list.length), (id, i) => [id, list.timesS[i]!]);
-}

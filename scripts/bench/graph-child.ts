@@ -3,7 +3,9 @@
  * loads the like graph of a database with the GraphSync of one source tree (this one, or
  * an older commit's unpacked by bench-graph.ts), then ranks sampled users with that
  * tree's ranker. Prints one JSON line. GRAPH_BENCH_MEMORY_MB (this tree only) loads under
- * that memory budget, as GRAPH_MEMORY_MB does in the service.
+ * that memory budget, as GRAPH_MEMORY_MB does in the service. GRAPH_BENCH_SNAPSHOT (this
+ * tree only) names a snapshot file: the load starts from it when it can, and a load from
+ * the whole table writes it afterwards (timed).
  *
  *   node --import tsx scripts/bench/graph-child.ts <tree> <db> <users> <nowS> <seed>
  */
@@ -25,10 +27,17 @@ const { createLogger } = await load('observability/logger.ts');
 
 const db = openReader(dbPath);
 const budgetMb = process.env.GRAPH_BENCH_MEMORY_MB;
-const sync = budgetMb ? new GraphSync(db, createLogger('silent'), { memoryBudgetBytes: Number(budgetMb) * 2 ** 20 }) : new GraphSync(db, createLogger('silent'));
+const snapshotFile = process.env.GRAPH_BENCH_SNAPSHOT;
+const options = {
+  ...(budgetMb ? { memoryBudgetBytes: Number(budgetMb) * 2 ** 20 } : {}),
+  // Written only when asked, below: an interval never passes.
+  ...(snapshotFile ? { snapshot: { path: snapshotFile, intervalMs: Number.POSITIVE_INFINITY } } : {}),
+};
+const sync = Object.keys(options).length > 0 ? new GraphSync(db, createLogger('silent'), options) : new GraphSync(db, createLogger('silent'));
 const loadStarted = performance.now();
 await sync.load();
 const loadS = (performance.now() - loadStarted) / 1000;
+const loadStart = sync.loadStart;
 global.gc?.();
 const { graph } = sync;
 const memory = process.memoryUsage();
@@ -58,6 +67,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const perUser = times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!).sort((a, b) => a - b);
 const quantile = (q: number) => perUser[Math.min(perUser.length - 1, Math.floor(q * perUser.length))]!;
 const peakRssKb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+const written = snapshotFile && loadStart?.from === 'database' ? await sync.writeSnapshot() : undefined;
 
 console.log(
   JSON.stringify({
@@ -73,6 +83,10 @@ console.log(
     rankP50Ms: quantile(0.5),
     rankP99Ms: quantile(0.99),
     rankings,
+    loadStart,
+    snapshotWriteS: written?.seconds,
+    snapshotBytes: written?.bytes,
+    peakRssAfterWriteMb: written ? Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024 : undefined,
   }),
 );
 db.close();

@@ -94,6 +94,8 @@ export interface Config {
     latencyBudgetMs: number;
     /** The most the like graph's typed arrays may hold; past it the graph keeps the newest likes that fit. */
     graphMemoryBytes: number;
+    /** How often (at most, after a compaction) the like graph is saved beside the database for the next start; 0: never saved nor read. */
+    graphSnapshotIntervalMs: number;
   };
 }
 
@@ -222,6 +224,7 @@ export function configFromEnv(env: Env, machine: MachineFacts = { memoryBytes: m
       pageCacheMax: read.int('FEED_PAGE_CACHE_MAX', 10_000, 10, 1_000_000),
       latencyBudgetMs: read.int('FEED_LATENCY_BUDGET_MS', 50, 1, 60_000),
       graphMemoryBytes: read.int('GRAPH_MEMORY_MB', Math.max(1, Math.floor(machineMb * GRAPH_MEMORY_SHARE)), 1, 2 ** 32) * MB,
+      graphSnapshotIntervalMs: read.int('GRAPH_SNAPSHOT_INTERVAL_S', 600, 0, 7 * 86_400) * 1000,
     },
   };
   checkFeedgen(config.feedgen, read.problems);

@@ -15,6 +15,9 @@ import { PageCache } from './ranker/pages.js';
 import { DEFAULT, PRESETS } from './ranker/params.js';
 import { computePopular } from './ranker/popular.js';
 
+/** The like graph saved beside the database (graph-snapshot.ts). */
+export const graphSnapshotPath = (dbPath: string): string => `${dbPath}.graph`;
+
 /** A ranked post and why: its strongest co-likers, each with the user's posts they liked too. */
 export interface ExplainedPost {
   uri: string;
@@ -56,8 +59,12 @@ export class FeedEngine {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly served: ServedLog,
+    dbPath: string,
   ) {
-    this.sync = new GraphSync(db, log, { memoryBudgetBytes: config.graphMemoryBytes });
+    this.sync = new GraphSync(db, log, {
+      memoryBudgetBytes: config.graphMemoryBytes,
+      snapshot: { path: graphSnapshotPath(dbPath), intervalMs: config.graphSnapshotIntervalMs },
+    });
     metrics.graphMemoryBudgetBytes.set(config.graphMemoryBytes);
     this.lookup = new SqliteFeedLookup(db, clock);
     this.governor = new PresetGovernor({ ...GOVERNOR_DEFAULTS, budgetMs: config.latencyBudgetMs }, (to) => {
@@ -80,7 +87,7 @@ export class FeedEngine {
 
   /** `served` outlives the engine: a replica's reload keeps what this node served. */
   static open(ctx: Pick<AppContext, 'config' | 'metrics' | 'log' | 'clock' | 'openReader'>, served = new ServedLog()): FeedEngine {
-    return new FeedEngine(ctx.openReader(), ctx.openReader, ctx.config.feed, ctx.metrics, ctx.log, ctx.clock, served);
+    return new FeedEngine(ctx.openReader(), ctx.openReader, ctx.config.feed, ctx.metrics, ctx.log, ctx.clock, served, ctx.config.dbPath);
   }
 
   /** Like-through and show-less rates of the pages this node served, per UTC day and preset. */
@@ -131,6 +138,8 @@ export class FeedEngine {
   /** Loads the graph (yielding to the event loop as it goes), then keeps it current. */
   async start(): Promise<void> {
     await this.sync.load();
+    const start = this.sync.loadStart!;
+    this.metrics.graphLoads.inc({ from: start.from, reason: start.from === 'database' ? start.reason : '' });
     if (this.stopped) return;
     this.refreshPopular();
     this.ready = true;

@@ -120,6 +120,12 @@ export function createMetrics() {
       help: '1 once the like graph has loaded the database',
       registers,
     }),
+    graphLoads: new Counter({
+      name: 'feedgen_graph_loads_total',
+      help: 'Loads of the like graph: from its snapshot file, or from the whole likes table and why the snapshot was not used',
+      labelNames: ['from', 'reason'] as const,
+      registers,
+    }),
     rankerPreset: new Gauge({
       name: 'feedgen_ranker_preset',
       help: '1 for the ranker preset in use',

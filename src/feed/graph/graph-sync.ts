@@ -5,6 +5,9 @@ import { CHANGE_KIND, POST_FLAGS } from '../../store/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { LikeGraph } from './like-graph.js';
 import { MemoryBudget } from './memory-budget.js';
+import { SnapshotReader, SnapshotUnusable, type SnapshotWritten, writeSnapshot } from './graph-snapshot.js';
+import { changeFingerprint, checkSnapshot, likeFingerprint, type SnapshotMeta, type SnapshotRejection } from './snapshot-check.js';
+import { graphStateFromTree } from './snapshot-state.js';
 
 /** Rows read per query: each poll is a few short read transactions, never a long one. */
 const ROWS_PER_READ = 50_000;
@@ -44,7 +47,19 @@ export interface GraphSyncOptions {
   tuning?: CompactionTuning;
   /** The most the graph's typed arrays may hold, compactions included (see memory-budget.ts); unset: no limit. */
   memoryBudgetBytes?: number;
+  /** The graph saved to a file, read at start instead of the whole likes table; unset: none. */
+  snapshot?: SnapshotOptions;
 }
+
+export interface SnapshotOptions {
+  /** The file (`<database>.graph`). */
+  path: string;
+  /** The file is written again once it is this old (checked at each poll once loaded; at once after a load from the table); 0: never written nor read. */
+  intervalMs: number;
+}
+
+/** Where the last load started: the snapshot file, or the whole likes table and why. */
+export type LoadStart = { from: 'snapshot'; likes: number; ageS: number } | { from: 'database'; reason: SnapshotRejection; detail: string };
 
 /** What the memory budget left out, for metrics and the status page. */
 export interface BudgetReport {
@@ -73,6 +88,13 @@ export class GraphSync {
   private loaded = false;
   private stopped = false;
   private compacting: Promise<void> | undefined;
+  private db!: ReaderDb;
+  /** A snapshot write under way; the graph takes no rows while it writes the arrays. */
+  private snapshotting: Promise<void> | undefined;
+  private paused = false;
+  private lastSnapshotMs = 0;
+  private lastWritten: SnapshotWritten | undefined;
+  private started: LoadStart | undefined;
   private readonly tuning: CompactionTuning;
   private readonly budget: MemoryBudget | undefined;
   /** Raises of the memory floor that pruned frozen likes, and how many of them a finished compaction has taken in. */
@@ -83,7 +105,7 @@ export class GraphSync {
   constructor(
     db: ReaderDb,
     private readonly log: Logger,
-    options: GraphSyncOptions = {},
+    private readonly options: GraphSyncOptions = {},
   ) {
     this.tuning = options.tuning ?? COMPACTION_DEFAULTS;
     this.budget = options.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(options.memoryBudgetBytes);
@@ -92,7 +114,13 @@ export class GraphSync {
 
   /** Prepares every statement on `db`: at start, and on a replica after each reopen. */
   attach(db: ReaderDb): void {
+    this.db = db;
     this.stmt = prepareStatements(db);
+  }
+
+  /** Where the last load started (undefined before one). */
+  get loadStart(): LoadStart | undefined {
+    return this.started;
   }
 
   /**
@@ -104,9 +132,15 @@ export class GraphSync {
   async load(): Promise<void> {
     const started = Date.now();
     const total = this.stmt.likeCount.get()!.n;
-    // Changes before this point are already in the rows (deleted flags, statuses).
-    this.lastChangeSeq = this.stmt.maxChangeSeq.get()!.seq ?? 0;
-    for (const [actor] of this.stmt.inactiveActors.all()) this.graph.setActorActive(actor, false);
+    this.started = await this.restoreSnapshot();
+    const restoredS = (Date.now() - started) / 1000;
+    if (this.started.from === 'database') {
+      if (this.started.reason !== 'disabled') this.log.info({ reason: this.started.reason, detail: this.started.detail }, 'like graph snapshot not used: loading the whole window');
+      // Changes before this point are already in the rows (deleted flags, statuses).
+      this.lastChangeSeq = this.stmt.maxChangeSeq.get()!.seq ?? 0;
+      for (const [actor] of this.stmt.inactiveActors.all()) this.graph.setActorActive(actor, false);
+    }
+    const fromSnapshot = this.started.from === 'snapshot';
     let lastLog = started;
     for (;;) {
       const step = this.poll();
@@ -121,10 +155,14 @@ export class GraphSync {
       await yieldToEventLoop();
     }
     const compactStarted = Date.now();
-    await this.compact();
+    // After a snapshot the lists are frozen already: only a compaction a running graph would do now.
+    if (!fromSnapshot || this.compactionDue()) await this.compact();
     this.loaded = true;
+    this.snapshotIfDue();
     this.log.info(
       {
+        from: this.started.from,
+        snapshotSeconds: fromSnapshot ? restoredS : undefined,
         likes: this.graph.likeCount,
         seconds: (Date.now() - started) / 1000,
         compactSeconds: (Date.now() - compactStarted) / 1000,
@@ -138,7 +176,7 @@ export class GraphSync {
 
   /** Resolves once no compaction started by a poll is under way (for tests and benchmarks). */
   async settled(): Promise<void> {
-    while (this.compacting) await this.compacting;
+    while (this.compacting || this.snapshotting) await (this.compacting ?? this.snapshotting);
   }
 
   /** Ends background work (a compaction in progress is dropped). */
@@ -148,6 +186,8 @@ export class GraphSync {
 
   /** One catch-up step: at most ROWS_PER_READ rows of each kind. */
   poll(): SyncStep {
+    // While a snapshot writes the arrays, they must not change; the rows wait in the database.
+    if (this.paused) return { likes: 0, changes: 0 };
     const { graph, stmt } = this;
     const likes = stmt.likes.all(this.lastLikeId, ROWS_PER_READ);
     const newPosts = this.postsComingIn(likes);
@@ -170,7 +210,10 @@ export class GraphSync {
     if (pruned !== undefined) graph.pruneThrough(Math.min(pruned, this.lastLikeId));
     // The floor is the higher of the database's watermark and the memory floor.
     this.enforceBudget();
-    if (this.loaded) this.compactIfDue();
+    if (this.loaded) {
+      this.compactIfDue();
+      this.snapshotIfDue();
+    }
     return { likes: likes.length, changes: changes.length };
   }
 
@@ -247,12 +290,16 @@ export class GraphSync {
    * a compaction).
    */
   private compactIfDue(): void {
-    const { graph, tuning } = this;
-    const due = Math.max(tuning.minLikes, graph.likeCount * tuning.share);
-    if (this.compacting || (graph.likesSinceCompaction < due && graph.prunedSinceCompaction < due)) return;
+    if (this.compacting || this.snapshotting || !this.compactionDue()) return;
     this.compacting = this.compact()
       .catch((err: unknown) => this.log.error({ err }, 'like graph compaction failed'))
       .finally(() => (this.compacting = undefined));
+  }
+
+  private compactionDue(): boolean {
+    const { graph, tuning } = this;
+    const due = Math.max(tuning.minLikes, graph.likeCount * tuning.share);
+    return graph.likesSinceCompaction >= due || graph.prunedSinceCompaction >= due;
   }
 
   /** Freezes the graph's lists, a slice at a time (see compact-lists.ts). */
@@ -266,6 +313,101 @@ export class GraphSync {
     }
     this.graph.finishCompaction(build);
     this.compactedRaises = raises;
+  }
+
+  /**
+   * Writes the snapshot file now, after any compaction under way; resolves to its size and
+   * time, or undefined when there is nothing to write (no snapshot file set, or no likes).
+   */
+  async writeSnapshot(): Promise<SnapshotWritten | undefined> {
+    await this.settled();
+    this.lastWritten = undefined;
+    this.startSnapshot();
+    await this.settled();
+    return this.lastWritten;
+  }
+
+  /**
+   * Saves the graph once the file is an interval old (or there is none: right after a
+   * load from the whole table). It holds the slots too, so any moment will do but one
+   * inside a compaction; the rows a start then reads after it are at most an interval's.
+   */
+  private snapshotIfDue(): void {
+    const { snapshot } = this.options;
+    if (!snapshot || !(snapshot.intervalMs > 0) || this.compacting || Date.now() - this.lastSnapshotMs < snapshot.intervalMs) return;
+    this.startSnapshot();
+  }
+
+  /** Starts a snapshot write in the background (no compaction starts until it ends). */
+  private startSnapshot(): void {
+    if (this.snapshotting || this.stopped) return;
+    this.snapshotting = this.saveSnapshot()
+      .catch((err: unknown) => this.log.error({ err }, 'like graph snapshot failed'))
+      .finally(() => (this.snapshotting = undefined));
+  }
+
+  /**
+   * The graph and the cursors it was read through, to the snapshot file. The graph takes
+   * no rows while its arrays are written (it is a copy of this moment, not a mix), then
+   * catches up: seconds behind, once an interval.
+   */
+  private async saveSnapshot(): Promise<void> {
+    const file = this.options.snapshot?.path;
+    // Counted as a try, written or not: a failing disk is tried again an interval later.
+    this.lastSnapshotMs = Date.now();
+    const like = likeFingerprint(this.db, this.lastLikeId);
+    if (!file || !like) return;
+    const change = changeFingerprint(this.db, this.lastChangeSeq) ?? null;
+    const { graph, budget } = this;
+    const meta: SnapshotMeta = {
+      writtenAtMs: Date.now(),
+      lastLikeId: this.lastLikeId,
+      lastChangeSeq: this.lastChangeSeq,
+      like,
+      change,
+      memoryFloorId: budget?.floorId ?? 0,
+      budgetBytes: budget?.budgetBytes ?? null,
+      graphBytes: graph.memoryBytes(),
+      likes: graph.likeCount,
+    };
+    this.paused = true;
+    try {
+      this.lastWritten = await writeSnapshot(file, meta, graph.exportState(), {
+        onTreeWritten: () => (this.paused = false),
+        cancelled: () => this.stopped,
+      });
+    } finally {
+      this.paused = false;
+    }
+    this.log.info({ file, megabytes: Math.round(this.lastWritten.bytes / 1e6), seconds: this.lastWritten.seconds, likes: meta.likes }, 'like graph snapshot written');
+  }
+
+  /**
+   * Takes the graph and cursors from the snapshot file when it can stand for the
+   * database (snapshot-check.ts); says why not otherwise, the graph untouched.
+   */
+  private async restoreSnapshot(): Promise<LoadStart> {
+    const { snapshot } = this.options;
+    if (!snapshot || snapshot.intervalMs <= 0) return { from: 'database', reason: 'disabled', detail: 'no snapshot file set' };
+    let reader: SnapshotReader | undefined;
+    try {
+      reader = await SnapshotReader.open(snapshot.path);
+      const verdict = checkSnapshot(reader.meta, this.db, this.budget?.budgetBytes);
+      if (!verdict.usable) return { from: 'database', reason: verdict.reason, detail: verdict.detail };
+      const state = graphStateFromTree(await reader.readTree());
+      this.graph.restoreState(state);
+      const { meta } = verdict;
+      this.lastLikeId = meta.lastLikeId;
+      this.lastChangeSeq = meta.lastChangeSeq;
+      this.budget?.resume(meta.memoryFloorId);
+      this.lastSnapshotMs = meta.writtenAtMs;
+      return { from: 'snapshot', likes: meta.likes, ageS: Math.round((Date.now() - meta.writtenAtMs) / 1000) };
+    } catch (err) {
+      if (err instanceof SnapshotUnusable) return { from: 'database', reason: err.problem, detail: messageChain(err) };
+      return { from: 'database', reason: 'unreadable', detail: messageChain(err) };
+    } finally {
+      await reader?.close();
+    }
   }
 
   private applyChange(kind: number, ref: number): void {
@@ -288,6 +430,13 @@ export class GraphSync {
   }
 }
 
+/** An error's message and its causes', for a log line. */
+function messageChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) parts.push(e.message);
+  return parts.join(': ') || String(err);
+}
+
 function prepareStatements(db: ReaderDb) {
   return {
     likes: db
@@ -301,7 +450,10 @@ function prepareStatements(db: ReaderDb) {
     changes: db.prepare<[number, number], [number, number, number]>('SELECT seq, kind, ref_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
     actorActive: db.prepare<[number], { active: number }>('SELECT active FROM actors WHERE id = ?'),
     inactiveActors: db.prepare<[], [number]>('SELECT id FROM actors WHERE active = 0').raw(),
-    maxChangeSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM changes'),
+    // With every change pruned, the highest seq ever given: a snapshot's seq then follows on from it (snapshot-check.ts).
+    maxChangeSeq: db.prepare<[], { seq: number | null }>(
+      "SELECT coalesce((SELECT max(seq) FROM changes), (SELECT seq FROM sqlite_sequence WHERE name = 'changes')) AS seq",
+    ),
     prunedLikeId: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.prunedLikeId}'`),
     liveLikes: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.liveLikes}'`),
     cursorTimeUs: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = '${META.cursorTimeUs}'`),

@@ -12,6 +12,12 @@ const MIN_BITS = 4;
 /** 2^32 / golden ratio: multiplicative (Fibonacci) hashing spreads sequential ids. */
 const FIBONACCI = 0x9e3779b1;
 
+export interface IntMapState {
+  keys: Int32Array;
+  values: Int32Array;
+  count: number;
+}
+
 export class IntMap {
   private keys!: Int32Array;
   private values!: Int32Array;
@@ -68,6 +74,24 @@ export class IntMap {
     keys[hole] = EMPTY;
     this.count--;
     return true;
+  }
+
+  /** The map's arrays as they are (no copy), for a snapshot of the graph. */
+  exportState(): IntMapState {
+    return { keys: this.keys, values: this.values, count: this.count };
+  }
+
+  /** Takes over arrays from exportState (a snapshot read back); their length must be a power of two. */
+  restoreState(state: IntMapState): void {
+    const bits = Math.log2(state.keys.length);
+    if (!Number.isInteger(bits) || bits < MIN_BITS || state.values.length !== state.keys.length || !(state.count >= 0 && state.count * 2 <= state.keys.length)) {
+      throw new Error(`IntMap state: ${state.keys.length} keys, ${state.values.length} values, count ${state.count}`);
+    }
+    this.keys = state.keys;
+    this.values = state.values;
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.count = state.count;
   }
 
   /** Empties the map, keeping its room. */

@@ -30,8 +30,8 @@
  */
 import { BY_ACTOR, CompactionBuild, type CompactionHost, type Direction, type VisitLike } from './compaction-build.js';
 import type { CompactLists } from './compact-lists.js';
-import { IntMap } from './int-map.js';
-import { LikeStamps } from './like-stamps.js';
+import { IntMap, type IntMapState } from './int-map.js';
+import { LikeStamps, type LikeStampsState } from './like-stamps.js';
 
 const CHUNK_SIZE = 1 << 16;
 const SLOT_BYTES = 32;
@@ -100,6 +100,36 @@ export interface CompactionOptions {
 
 export const POST_GONE = 1;
 
+/**
+ * Everything a LikeGraph holds, its typed arrays as they are (no copy): what a snapshot
+ * file saves (graph-snapshot.ts) and a start reads back instead of the likes table.
+ */
+export interface LikeGraphState {
+  /** The slot chunks held, each one buffer (seen as float64). */
+  slotChunks: Array<{ index: number; links: Float64Array }>;
+  firstChunk: number;
+  youngFrom: number;
+  floor: number;
+  maxId: number;
+  liveLikes: number;
+  prunedFrozen: number;
+  stamps: LikeStampsState;
+  byActor: CompactLists | undefined;
+  byPost: CompactLists | undefined;
+  actorHead: Float64Array<ArrayBuffer>;
+  actorLikes: Int32Array<ArrayBuffer>;
+  actorInactive: Uint8Array<ArrayBuffer>;
+  postRows: IntMapState;
+  postHead: Float64Array<ArrayBuffer>;
+  postLikes: Int32Array<ArrayBuffer>;
+  postAuthor: Int32Array<ArrayBuffer>;
+  postFlags: Uint8Array<ArrayBuffer>;
+  postOfRow: Int32Array<ArrayBuffer>;
+  freeRows: Int32Array<ArrayBuffer>;
+  freeRowCount: number;
+  rowsUsed: number;
+}
+
 export class LikeGraph {
   private chunks: Array<Chunk | undefined> = [];
   private slotChunks = 0;
@@ -109,7 +139,7 @@ export class LikeGraph {
   private youngFrom = 1;
   /** The first slot the compaction in progress leaves (its likes frozen as well). */
   private slotsKeptFrom = 1;
-  private readonly stamps = new LikeStamps();
+  private stamps = new LikeStamps();
   /** The frozen lists; a read takes likes newer than their throughId from the links. */
   private byActor: CompactLists | undefined;
   private byPost: CompactLists | undefined;
@@ -125,7 +155,7 @@ export class LikeGraph {
   private actorLikes = new Int32Array(1024);
   private actorInactive = new Uint8Array(1024);
   /** Post id → its row in the per-post arrays, for the posts with live likes. */
-  private readonly postRows = new IntMap();
+  private postRows = new IntMap();
   private postHead = new Float64Array(1024);
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
@@ -445,6 +475,86 @@ export class LikeGraph {
     return slotBytes + frozenBytes + this.actorHead.length * ACTOR_BYTES + postBytes;
   }
 
+  /**
+   * The graph's state, sharing its arrays: valid while nothing changes the graph (no
+   * like, change, prune or compaction). Not while a compaction is under way: its lists
+   * are half built.
+   */
+  exportState(): LikeGraphState {
+    if (this.building) throw new Error('like graph state: a compaction is under way');
+    const slotChunks: LikeGraphState['slotChunks'] = [];
+    this.chunks.forEach((chunk, index) => {
+      if (chunk) slotChunks.push({ index, links: chunk.links });
+    });
+    return {
+      slotChunks,
+      firstChunk: this.firstChunk,
+      youngFrom: this.youngFrom,
+      floor: this.floor,
+      maxId: this.maxId,
+      liveLikes: this.liveLikes,
+      prunedFrozen: this.prunedFrozen,
+      stamps: this.stamps.exportState(),
+      byActor: this.byActor,
+      byPost: this.byPost,
+      actorHead: this.actorHead,
+      actorLikes: this.actorLikes,
+      actorInactive: this.actorInactive,
+      postRows: this.postRows.exportState(),
+      postHead: this.postHead,
+      postLikes: this.postLikes,
+      postAuthor: this.postAuthor,
+      postFlags: this.postFlags,
+      postOfRow: this.postOfRow,
+      freeRows: this.freeRows,
+      freeRowCount: this.freeRowCount,
+      rowsUsed: this.rowsUsed,
+    };
+  }
+
+  /**
+   * Becomes the graph `state` describes (from exportState, here or in an earlier process),
+   * taking its arrays over. Checks the state first: on a throw, the graph is unchanged.
+   */
+  restoreState(state: LikeGraphState): void {
+    checkGraphState(state);
+    const stamps = new LikeStamps();
+    stamps.restoreState(state.stamps);
+    const postRows = new IntMap();
+    postRows.restoreState(state.postRows);
+    const chunks: Array<Chunk | undefined> = [];
+    for (const { index, links } of state.slotChunks) {
+      chunks[index] = { links, ints: new Int32Array(links.buffer), times: new Uint32Array(links.buffer) };
+    }
+    this.chunks = chunks;
+    this.slotChunks = state.slotChunks.length;
+    this.firstChunk = state.firstChunk;
+    this.youngFrom = state.youngFrom;
+    this.slotsKeptFrom = state.youngFrom;
+    this.stamps = stamps;
+    this.postRows = postRows;
+    this.byActor = state.byActor;
+    this.byPost = state.byPost;
+    this.building = undefined;
+    this.prunedFrozen = state.prunedFrozen;
+    this.floor = state.floor;
+    this.maxId = state.maxId;
+    this.liveLikes = state.liveLikes;
+    this.actorHead = state.actorHead;
+    this.actorLikes = state.actorLikes;
+    this.actorInactive = state.actorInactive;
+    this.postHead = state.postHead;
+    this.postLikes = state.postLikes;
+    this.postAuthor = state.postAuthor;
+    this.postFlags = state.postFlags;
+    this.postOfRow = state.postOfRow;
+    this.freeRows = state.freeRows;
+    this.freeRowCount = state.freeRowCount;
+    this.rowsUsed = state.rowsUsed;
+    this.peakBytes = 0;
+    this.noteMemory();
+  }
+
   /** The graph as a compaction sees it. */
   private compactionHost(): CompactionHost {
     const graph = this;
@@ -584,6 +694,29 @@ export class LikeGraph {
     this.postOfRow.fill(NO_POST, size / 2);
     this.freeRows = resized(this.freeRows, size);
   }
+}
+
+/** Throws unless the state's arrays fit together (a snapshot file can be damaged in ways its checksum misses). */
+function checkGraphState(state: LikeGraphState): void {
+  const fail = (what: string) => {
+    throw new Error(`like graph state: ${what}`);
+  };
+  const actors = state.actorHead.length;
+  if (actors === 0 || state.actorLikes.length !== actors || state.actorInactive.length !== actors) fail(`actor arrays of ${actors}, ${state.actorLikes.length}, ${state.actorInactive.length}`);
+  const rows = state.postHead.length;
+  for (const array of [state.postLikes, state.postAuthor, state.postFlags, state.postOfRow, state.freeRows]) {
+    if (array.length !== rows) fail(`post row arrays of ${rows} and ${array.length}`);
+  }
+  if (rows === 0 || !(state.rowsUsed >= 0 && state.rowsUsed <= rows && state.freeRowCount >= 0 && state.freeRowCount <= state.rowsUsed)) {
+    fail(`${state.rowsUsed} rows used, ${state.freeRowCount} free, of ${rows}`);
+  }
+  for (const { index, links } of state.slotChunks) {
+    if (!(Number.isInteger(index) && index >= state.firstChunk) || links.length !== CHUNK_SIZE * F64_PER_SLOT) fail(`slot chunk ${index} of ${links.length} words`);
+  }
+  for (const lists of [state.byActor, state.byPost]) {
+    if (lists && (lists.other.length !== lists.idOffset.length || lists.start[lists.keys] !== lists.other.length)) fail(`compacted lists of ${lists.other.length} entries`);
+  }
+  if (!(state.floor <= state.maxId && state.youngFrom >= 1 && state.liveLikes >= 0)) fail(`floor ${state.floor}, newest ${state.maxId}, young from ${state.youngFrom}`);
 }
 
 function grow(current: number, needed: number): number {

@@ -32,6 +32,13 @@ interface StampChunk {
 
 const chunkIndex = (id: number): number => Math.floor(id / CHUNK_IDS);
 
+/** The stamps as arrays, for a snapshot of the graph: the chunks held, by chunk index. */
+export interface LikeStampsState {
+  through: number;
+  floor: number;
+  chunks: Array<StampChunk & { index: number }>;
+}
+
 /** The time of a like, or 0 if it is dead or never came (slot times are never 0). */
 export type TimeOfLike = (id: number) => number;
 
@@ -129,6 +136,29 @@ export class LikeStamps {
     let bytes = 0;
     for (const chunk of this.chunks) if (chunk) bytes += CHUNK_IDS * STAMP_BYTES + chunk.base.byteLength + chunk.scale.byteLength;
     return bytes;
+  }
+
+  /** The chunks as they are (no copy). */
+  exportState(): LikeStampsState {
+    const chunks: LikeStampsState['chunks'] = [];
+    this.chunks.forEach((chunk, index) => {
+      if (chunk) chunks.push({ index, ...chunk });
+    });
+    return { through: this.through, floor: this.floor, chunks };
+  }
+
+  /** Takes over the chunks of exportState (a snapshot read back). */
+  restoreState(state: LikeStampsState): void {
+    const chunks: Array<StampChunk | undefined> = [];
+    for (const { index, stamps, base, scale } of state.chunks) {
+      if (!(Number.isInteger(index) && index >= 0) || stamps.length !== CHUNK_IDS || base.length !== BLOCKS_PER_CHUNK || scale.length !== BLOCKS_PER_CHUNK) {
+        throw new Error(`stamp chunk ${index}: ${stamps.length} stamps, ${base.length} blocks`);
+      }
+      chunks[index] = { stamps, base, scale };
+    }
+    this.chunks = chunks;
+    this.through = state.through;
+    this.floor = state.floor;
   }
 
   /** Stamps [from, last] of one block; ids in (last, lookahead] only widen the block's time span. */

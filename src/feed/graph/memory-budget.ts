@@ -34,6 +34,11 @@ export class MemoryBudget {
     return this.floor;
   }
 
+  /** A graph read back from a snapshot starts at the memory floor it was saved with. */
+  resume(floorId: number): void {
+    this.floor = Math.max(this.floor, floorId);
+  }
+
   /** Live likes dropped for memory since this budget began. */
   get likesDropped(): number {
     return this.dropped;
