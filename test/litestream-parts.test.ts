@@ -33,7 +33,7 @@ describe('Litestream settings', () => {
     const settings = readLitestreamSettings({}, '/data');
     expect(settings.replica).toEqual({ type: 'file', folder: '/data/litestream-replica' });
     expect(settings.dbPath).toBe('/data/feed.db');
-    expect([settings.syncInterval, settings.snapshotInterval, settings.retention]).toEqual(['1s', '1h', '72h']);
+    expect([settings.syncInterval, settings.snapshotInterval, settings.retention]).toEqual(['1s', '24h', '72h']);
   });
 
   it("use the bucket and endpoint that Fly's storage sets, under a key prefix", () => {

@@ -49,7 +49,10 @@ export function readLitestreamSettings(env: Env, dataDir: string, read = new Env
       ? { type: 's3', bucket, prefix: read.string('LITESTREAM_PATH', 'feedgen'), endpoint: read.optionalString('AWS_ENDPOINT_URL_S3') }
       : { type: 'file', folder: path.resolve(read.string('LITESTREAM_REPLICA_DIR', path.join(dataDir, 'litestream-replica'))) },
     syncInterval: duration('LITESTREAM_SYNC_INTERVAL', '1s'),
-    snapshotInterval: duration('LITESTREAM_SNAPSHOT_INTERVAL', '1h'),
+    // A snapshot is the whole database: at the firehose's rate an hourly one keeps 73 copies
+    // of it for the 72 h of retention (bench:scale). A day keeps 4; a restore replays at
+    // most a day of WAL (about a minute, bench:restore).
+    snapshotInterval: duration('LITESTREAM_SNAPSHOT_INTERVAL', '24h'),
     retention: duration('LITESTREAM_RETENTION', '72h'),
     // 8,000 pages (8 MB at a new database's 1 KiB pages, 32 MB at 4 KiB) rather than
     // Litestream's 1,000: each checkpoint starts a new WAL index, another object to upload
