@@ -98,7 +98,6 @@ export function scaleFigures(samples: DaySample[], context: ScaleContext) {
     serviceRss: fit(samples.map((s) => s.serviceRssBytes)),
     startupS: fit(samples.map((s) => s.startupS)),
     restoreS: fit(samples.map((s) => s.restoreS)),
-    p99At25: fit(samples.map((s) => p99At(s, 25)?.p99Ms ?? 0)),
   };
   const last = samples.at(-1)!;
   const totalWal = samples.reduce((n, s) => n + s.walBytesToday, 0);
@@ -126,7 +125,6 @@ export function scaleFigures(samples: DaySample[], context: ScaleContext) {
       serviceRssBytes: project(fits.serviceRss, windowLikes),
       startupS: project(fits.startupS, windowLikes),
       restoreS: project(fits.restoreS, windowLikes),
-      p99At25: project(fits.p99At25, windowLikes),
       bucket,
     };
   });
@@ -151,6 +149,7 @@ export function scaleFigures(samples: DaySample[], context: ScaleContext) {
     p99_ms_25rps: p99At(last, 25)?.p99Ms,
     p99_ms_200rps: p99At(last, 200)?.p99Ms,
     bucket_wal_bytes_per_day: Math.round(walPerRealDay),
+    snapshot_bytes: context.snapshotBytes,
     bucket_bytes_per_day: Math.round(windows.at(-1)!.bucket[0]!.uploadedPerDay),
     fits: Object.fromEntries(Object.entries(fits).map(([name, f]) => [name, { a: Number(f.a.toPrecision(4)), b_per_like: Number(f.b.toPrecision(4)) }])),
     projection: windows.map((w) => ({
@@ -162,7 +161,6 @@ export function scaleFigures(samples: DaySample[], context: ScaleContext) {
       rss_gb: Number(gb(w.serviceRssBytes)),
       startup_s: Math.round(w.startupS),
       replica_ready_s: Math.round(w.restoreS),
-      p99_ms_25rps: Math.round(w.p99At25),
       bucket: w.bucket.map((b) => ({ snapshot_interval_h: b.intervalH, stored_gb: Number(gb(b.storedBytes)), uploaded_gb_per_day: Number(gb(b.uploadedPerDay)), usd_per_month: Number(b.usdPerMonth.toFixed(2)) })),
     })),
   };
@@ -173,7 +171,8 @@ export function printProjection(samples: DaySample[], figures: ReturnType<typeof
   console.log(`projected to the real stream (${REAL_LIKES_PER_DAY.toLocaleString()} likes a day, ${figures.events_per_like} events a like), fitted on ${samples.length} days as a + b · likes:`);
   console.log(`  ${Object.entries(figures.fits).map(([name, f]) => `${name}: a ${f.a}, b ${f.b_per_like}`).join('; ')}`);
   const bucketHeads = SNAPSHOT_INTERVALS_H.map((h) => `bucket GB, $/month (snapshot ${h} h)`).join(' | ');
-  console.log(`window | likes | DB GB | volume GB | graph GB (whole window) | service RSS GB | start-up s | replica ready s | p99 ms @25 | ${bucketHeads}`);
+  // Latency is not projected: the ranker's caps (seeds, co-likers, likes per co-liker) bound a request's work whatever the window.
+  console.log(`window | likes | DB GB | volume GB | graph GB (whole window) | service RSS GB | start-up s | replica ready s | ${bucketHeads}`);
   for (const w of figures.projection) {
     console.log(
       [
@@ -185,7 +184,6 @@ export function printProjection(samples: DaySample[], figures: ReturnType<typeof
         w.rss_gb,
         w.startup_s,
         w.replica_ready_s,
-        w.p99_ms_25rps,
         ...w.bucket.map((b) => `${b.stored_gb}, $${b.usd_per_month}`),
       ].join(' | '),
     );
