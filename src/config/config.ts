@@ -94,7 +94,7 @@ export interface Config {
     latencyBudgetMs: number;
     /** The most the like graph's typed arrays may hold; past it the graph keeps the newest likes that fit. */
     graphMemoryBytes: number;
-    /** How often (at most, after a compaction) the like graph is saved beside the database for the next start; 0: never saved nor read. */
+    /** How often the like graph is saved beside the database for the next start (and once after a load from the table); 0: never saved nor read. */
     graphSnapshotIntervalMs: number;
   };
 }

@@ -32,7 +32,6 @@ export interface EventWriterOptions {
   interactionsPerUser?: number;
 }
 
-
 /**
  * Every write transaction is BEGIN IMMEDIATE: it reads before it writes, and under
  * Litestream (which writes too, at checkpoints) a deferred one would fail with

@@ -28,5 +28,5 @@ export type WriterMessage =
   | { type: 'primary-feed-stored'; id: number }
   | { type: 'closed'; id: number }
   | { type: 'pruned'; result: PruneResult; liveLikes: number }
-  | { type: 'housekeeping-error'; task: 'heartbeat' | 'prune'; message: string }
+  | { type: 'housekeeping-error'; task: 'heartbeat' | 'primary-feed' | 'prune'; message: string }
   | { type: 'memory'; heapUsedBytes: number; heapTotalBytes: number };

@@ -95,7 +95,7 @@ function writePrimaryFeedSafely(state: PrimaryFeedState): void {
   try {
     writer.writePrimaryFeed(state);
   } catch (err) {
-    send({ type: 'housekeeping-error', task: 'heartbeat', message: `primary feed ${state}: ${String(err)}` });
+    send({ type: 'housekeeping-error', task: 'primary-feed', message: `${state}: ${String(err)}` });
   }
 }
 writePrimaryFeedSafely('loading');

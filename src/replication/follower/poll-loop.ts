@@ -42,8 +42,8 @@ export class PollLoop {
   private everCaughtUp = false;
   /** Polls in a row that found nothing: the next index is probed from the second on. */
   private misses = 0;
-  /** Polls in a row that found the segment at this position damaged. */
-  private damaged = { at: '', polls: 0 };
+  /** Polls in a row that found the next segment damaged (nothing moves the position meanwhile). */
+  private damagedPolls = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The tick under way, for stop() to wait on. */
@@ -89,12 +89,10 @@ export class PollLoop {
       outcome = failureReason(err);
       metrics.replicaFollowErrors.inc();
       // A damaged segment fails here, counted and logged, until it reads whole or the bound.
-      if (outcome === 'segment_damaged') {
-        this.countDamaged();
-        log.warn({ err, position: copy.position, polls: this.damaged.polls }, 'follower: segment unreadable, retrying');
-      } else log.error({ err, outcome }, 'follower: step failed');
+      if (outcome === 'segment_damaged') log.warn({ err, position: copy.position, polls: this.damagedPolls + 1 }, 'follower: segment unreadable, retrying');
+      else log.error({ err, outcome }, 'follower: step failed');
     }
-    if (outcome !== 'segment_damaged') this.damaged = { at: '', polls: 0 };
+    this.damagedPolls = outcome === 'segment_damaged' ? this.damagedPolls + 1 : 0;
     if (outcome === undefined) return undefined;
     this.outcomes.inc({ outcome });
     metrics.replicaLagSeconds.set(copy.lagSeconds() ?? -1);
@@ -126,17 +124,10 @@ export class PollLoop {
     }
   }
 
-  private countDamaged(): void {
-    const at = JSON.stringify(this.parts.copy.position);
-    this.damaged = { at, polls: this.damaged.at === at ? this.damaged.polls + 1 : 1 };
-  }
-
   /** Past the bound, the copy is restored from the newest snapshot instead of polled. */
   private async restoreIfDamagedTooLong(): Promise<PollOutcome | undefined> {
-    const bound = this.parts.damagedSegmentPolls ?? DAMAGED_SEGMENT_POLLS;
-    if (this.damaged.polls < bound || this.damaged.at !== JSON.stringify(this.parts.copy.position)) return undefined;
-    this.parts.log.error({ position: this.parts.copy.position, polls: this.damaged.polls }, 'follower: a segment stayed damaged; restoring afresh from the newest snapshot');
-    this.damaged = { at: '', polls: 0 };
+    if (this.damagedPolls < (this.parts.damagedSegmentPolls ?? DAMAGED_SEGMENT_POLLS)) return undefined;
+    this.parts.log.error({ position: this.parts.copy.position, polls: this.damagedPolls }, 'follower: a segment stayed damaged; restoring afresh from the newest snapshot');
     await this.parts.restoreAfresh();
     return 'restored_past_damage';
   }
