@@ -20,8 +20,14 @@ const { values } = parseArgs({
     size: { type: 'string', default: 'ci' },
     only: { type: 'string' },
     report: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log('npm run chaos [-- --size ci|full] [--only name,name] [--report file.json]');
+  console.log(SCENARIOS.map((s) => `  ${s.name.padEnd(18)} ${s.inCi ? '(ci)  ' : '(full)'} ${s.summary}`).join('\n'));
+  process.exit(0);
+}
 const size = values.size as ChaosSize;
 if (size !== 'ci' && size !== 'full') throw new Error(`--size must be ci or full, got ${values.size}`);
 const only = values.only?.split(',').filter(Boolean);

@@ -440,7 +440,7 @@ describe('a primary and a replica behind the edge', () => {
     it('shows the replica lag, and readiness only once caught up', async () => {
       status.lag = undefined;
       status.caught = false;
-      expect(await health(replica.url)).toEqual({ version: VERSION, role: 'replica', region: 'rep', ready: false, lag_seconds: null, ingest_lag_seconds: null });
+      expect(await health(replica.url)).toEqual({ version: VERSION, role: 'replica', region: 'rep', ready: false, lag_seconds: null, ingest_lag_seconds: null, ingest_paused: null });
       status.lag = 2.5;
       expect(await health(replica.url)).toMatchObject({ ready: false, lag_seconds: 2.5 });
       status.caught = true;

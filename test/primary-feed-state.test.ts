@@ -12,7 +12,7 @@ import { WriterThread } from '../src/ingest/writer/writer-thread.js';
 import { readPrimarySignals } from '../src/replication/follower/copy-checks.js';
 import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
 import { MemoryEventSource } from '../testkit/standins/memory-event-source.js';
-import { startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
+import { metricValue, startTestService, testConfig, waitFor } from '../testkit/processes/service.js';
 
 describe("the primary's feed state in the database", () => {
   const dirs: string[] = [];
@@ -31,6 +31,45 @@ describe("the primary's feed state in the database", () => {
     expect(readPrimarySignals(config.dbPath).feed).toBe('serving');
     await writer.stop();
     expect(readPrimarySignals(config.dbPath)).toMatchObject({ feed: 'stopped', heartbeatMs: expect.any(Number) });
+  });
+
+  it('the writer says why ingest is paused, and a new start clears it', async () => {
+    const config = testConfig();
+    dirs.push(config.dataDir);
+    const noop = () => undefined;
+    const open = () =>
+      WriterThread.start(
+        { dbPath: config.dbPath, db: config.db, retention: config.retention, writerPauseMs: 0 },
+        { onPruned: noop, onHousekeepingError: noop, onCrash: noop },
+      );
+    const writer = await open();
+    expect(readPrimarySignals(config.dbPath).ingestPaused).toBeUndefined();
+    await writer.writeIngestPaused('disk_guard');
+    expect(readPrimarySignals(config.dbPath).ingestPaused).toBe('disk_guard');
+    await writer.stop();
+    const again = await open();
+    expect(readPrimarySignals(config.dbPath).ingestPaused).toBeUndefined();
+    await again.stop();
+  });
+
+  it('a primary whose data volume is past DISK_GUARD_PERCENT holds ingest, and says why in health and in the database', async () => {
+    // 1 %: any real volume is fuller than that, so the guard holds from the start.
+    const config = testConfig({ DISK_GUARD_PERCENT: '1' });
+    dirs.push(config.dataDir);
+    const svc = await startTestService(config, { keepData: true, overrides: { eventSource: new MemoryEventSource(jsonlLines(CAPTURE_FILE)) } });
+    try {
+      const health = await waitFor(async () => {
+        const body = (await (await fetch(`${svc.baseUrl}/xrpc/_health`)).json()) as { ingest_paused: string | null };
+        return body.ingest_paused === null ? undefined : body;
+      }, 10_000, 'ingest paused in health');
+      expect(health.ingest_paused).toBe('disk_guard');
+      await waitFor(() => (readPrimarySignals(config.dbPath).ingestPaused === 'disk_guard' ? true : undefined), 10_000, 'the pause in the database');
+      const metrics = await svc.service.ctx.metrics.registry.metrics();
+      expect(metricValue(metrics, 'feedgen_ingest_paused')).toBe(1);
+      expect(metricValue(metrics, 'feedgen_likes')).toBe(0);
+    } finally {
+      await svc.stop();
+    }
   });
 
   it('a primary says serving once its like graph has loaded, and stopped once it has stopped', async () => {

@@ -58,6 +58,11 @@ export interface Config {
     reconnectMaxMs: number;
     /** A connection that sends nothing for this long is treated as dead. */
     stallTimeoutMs: number;
+    /**
+     * Ingest pauses while the data volume is fuller than this (percent; 100: never), so
+     * that a bucket outage growing Litestream's shadow WAL never fills the disk.
+     */
+    diskGuardPercent: number;
   };
   retention: {
     days: number;
@@ -199,6 +204,7 @@ export function configFromEnv(env: Env, machine: MachineFacts = { memoryBytes: m
       reconnectMinMs: read.int('JETSTREAM_RECONNECT_MIN_MS', 500, 1, 600_000),
       reconnectMaxMs: read.int('JETSTREAM_RECONNECT_MAX_MS', 30_000, 1, 3_600_000),
       stallTimeoutMs: read.int('JETSTREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      diskGuardPercent: read.int('DISK_GUARD_PERCENT', 90, 1, 100),
     },
     retention: {
       days: read.number('RETENTION_DAYS', 90, 0.001, 3650),

@@ -25,16 +25,30 @@ export class RateLimiter {
 
   /** Takes one token for `key`, or throws the 429. */
   take(key: string): void {
+    this.check(key);
+    this.spend(key);
+  }
+
+  /** Throws the 429 when `key` has no token left; takes none. */
+  check(key: string): void {
+    if (this.refilled(key).tokens < 1) {
+      throw new XRPCError(ResponseType.RateLimitExceeded, 'too many requests, slow down', 'RateLimitExceeded');
+    }
+  }
+
+  /** Takes one token for `key` (going below zero is a debt the refill pays first). */
+  spend(key: string): void {
+    this.refilled(key).tokens -= 1;
+  }
+
+  private refilled(key: string): { tokens: number; updatedMs: number } {
     const now = this.now();
     this.sweep(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, updatedMs: now };
     bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * this.limit.perSecond);
     bucket.updatedMs = now;
     this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) {
-      throw new XRPCError(ResponseType.RateLimitExceeded, 'too many requests, slow down', 'RateLimitExceeded');
-    }
-    bucket.tokens -= 1;
+    return bucket;
   }
 
   private sweep(now: number): void {

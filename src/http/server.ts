@@ -7,7 +7,8 @@ import { RateLimiter } from './rate-limit.js';
 import { replayStaleReads, replayWrites } from './replay-to-primary.js';
 import { describeFeedGeneratorRoute } from './routes/describe-feed-generator.js';
 import { didDocumentRoute } from './routes/did-document.js';
-import { getFeedSkeletonRoute, type VerifyUser } from './routes/get-feed-skeleton.js';
+import { getFeedSkeletonRoute } from './routes/get-feed-skeleton.js';
+import { limitFailedAuth, type VerifyToken } from './failed-auth-limit.js';
 import { healthRoute } from './routes/health.js';
 import { type SendInteractionsDeps, sendInteractionsRoutes } from './routes/send-interactions.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -22,12 +23,14 @@ import { xrpcErrorHandler } from './xrpc.js';
 export interface HttpDeps {
   /** Read at each request: a replica swaps its engine under the app. */
   feed: CurrentFeed;
-  verifyUser: VerifyUser;
+  verifyUser: VerifyToken;
   recordInteractions: SendInteractionsDeps['record'];
   /** The follower's view of this replica's copy; undefined on the primary. */
   replica?: ReplicaStatus;
   /** Feeds the status page at `/`; without it there is none. */
   status?: StatusSampler;
+  /** Why the primary's ingest is paused (its own state, or as a replica's copy holds it); undefined while it writes. */
+  ingestPaused?: () => string | undefined;
 }
 
 /** Per client address: each playground page is a ranking, and it is for people, not loops. */
@@ -39,6 +42,12 @@ const FEED_RATE_LIMIT = { perSecond: 10, burst: 30 };
  * logged-out viewer, and the popular list is served from memory.
  */
 const ANONYMOUS_RATE_LIMIT = { perSecond: 200, burst: 400 };
+/**
+ * Failed sign-ins per client address, before the token is read: a flood of forged
+ * tokens with new issuers costs at most this many DID fetches. The AppView's
+ * addresses carry every user's tokens, and valid ones never spend from it.
+ */
+const FAILED_AUTH_RATE_LIMIT = { perSecond: 20, burst: 100 };
 
 /**
  * The HTTP surface: one route per method, wired from the context. Built once per process,
@@ -49,16 +58,23 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
   app.disable('x-powered-by');
   app.use(requestId());
   const { feedgen, role } = ctx.config;
+  const trustFlyClientIp = ctx.config.region !== undefined;
+  const verifyUser = limitFailedAuth({
+    verify: deps.verifyUser,
+    limiter: new RateLimiter(FAILED_AUTH_RATE_LIMIT),
+    trustFlyClientIp,
+    rejections: ctx.metrics.authRejections,
+  });
 
   // First, before any body parser: a replica hands every write to the primary unread.
   if (role === 'replica') app.use(replayWrites(ctx));
-  app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica));
+  app.get('/xrpc/_health', healthRoute(ctx, deps.feed, deps.replica, deps.ingestPaused));
   // With a metrics port of its own, Prometheus' figures stay off the public port.
   if (ctx.config.metricsPort === undefined) app.get('/metrics', metricsRoute(ctx));
   if (deps.status) app.get('/', statusRoute(ctx, deps.status));
   app.get(
     '/playground',
-    playgroundRoute({ feed: deps.feed, handles: new HandleResolver(ctx.config.feedgen.handleResolverUrl), limiter: new RateLimiter(PLAYGROUND_RATE_LIMIT), trustFlyClientIp: ctx.config.region !== undefined }),
+    playgroundRoute({ feed: deps.feed, handles: new HandleResolver(ctx.config.feedgen.handleResolverUrl), limiter: new RateLimiter(PLAYGROUND_RATE_LIMIT), trustFlyClientIp }),
   );
   app.get('/.well-known/did.json', didDocumentRoute(feedgen));
   app.get('/xrpc/app.bsky.feed.describeFeedGenerator', describeFeedGeneratorRoute(feedgen));
@@ -69,15 +85,15 @@ export function createHttpApp(ctx: AppContext, deps: HttpDeps): Express {
     getFeedSkeletonRoute({
       feedgen,
       feed: deps.feed,
-      verifyUser: deps.verifyUser,
+      verifyUser,
       limiter: new RateLimiter(FEED_RATE_LIMIT),
       anonymousLimiter: new RateLimiter(ANONYMOUS_RATE_LIMIT),
-      trustFlyClientIp: ctx.config.region !== undefined,
+      trustFlyClientIp,
     }),
   );
   app.post(
     '/xrpc/app.bsky.feed.sendInteractions',
-    ...sendInteractionsRoutes({ verifyUser: deps.verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT), record: deps.recordInteractions }),
+    ...sendInteractionsRoutes({ verifyUser, limiter: new RateLimiter(FEED_RATE_LIMIT), record: deps.recordInteractions }),
   );
   app.use((_req, res) => {
     res.status(404).json({ error: 'MethodNotImplemented', message: 'no such method' });

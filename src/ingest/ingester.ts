@@ -17,6 +17,9 @@ const MAX_BUFFERED_BATCHES = 2;
 /** The lag metric is recomputed this often, so it grows while nothing commits (paused, disconnected). */
 const LAG_REPORT_MS = 1000;
 
+/** Why ingest is not writing: the disk guard holds it, or writes fail and are retried. */
+export type IngestPauseReason = 'disk_guard' | 'write_failed';
+
 /** Where batches go: the writer thread, or an EventWriter in tests. */
 export interface BatchSink {
   writeBatch(events: IngestEvent[], cursor: StoredCursor): Promise<OutcomeCounts>;
@@ -32,6 +35,8 @@ export interface IngesterDeps {
   log: Logger;
   /** Where frames come from: in production `jetstreamSource(config, log)`, picked by the context. */
   source: EventSource;
+  /** Told when ingest pauses (with why) and when it goes on (undefined). */
+  onPauseChange?: (reason: IngestPauseReason | undefined) => void;
 }
 
 /**
@@ -52,6 +57,9 @@ export class Ingester {
   private flushTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private writeFailures = 0;
+  /** Set while the disk guard holds ingest: nothing is written, reading is paused. */
+  private held = false;
+  private reportedPause: IngestPauseReason | undefined;
   private stopped = false;
   /** time_us of the newest event read as of the last commit (the batch after it may be partly read). */
   private committedTimeUs: number | undefined;
@@ -77,11 +85,42 @@ export class Ingester {
     clearInterval(this.lagTimer);
     await this.source.stop();
     clearTimeout(this.flushTimer);
-    while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0)) {
+    while (this.inFlight || (this.uncommittedFrames > 0 && this.writeFailures === 0 && !this.held)) {
       if (!this.inFlight) this.flush();
       await this.inFlight;
     }
     clearTimeout(this.flushTimer);
+  }
+
+  /** Why ingest is paused now, or undefined while it writes. */
+  pauseReason(): IngestPauseReason | undefined {
+    if (this.held) return 'disk_guard';
+    return this.writeFailures > 0 ? 'write_failed' : undefined;
+  }
+
+  /**
+   * Holds ingest (true) or lets it go on (false): while held, reading pauses and nothing
+   * is written; what was read stays in the batch, and the cursor does not move past it.
+   */
+  hold(held: boolean): void {
+    if (held === this.held) return;
+    this.held = held;
+    if (held) {
+      this.source.pause();
+    } else if (!this.stopped) {
+      this.source.resume();
+      this.flush();
+    }
+    this.reportPause();
+  }
+
+  private reportPause(): void {
+    const reason = this.pauseReason();
+    this.deps.metrics.ingestPaused.set(reason === undefined ? 0 : 1);
+    if (reason === this.reportedPause) return;
+    if (reason !== undefined) this.deps.metrics.ingestPauses.inc({ reason });
+    this.reportedPause = reason;
+    this.deps.onPauseChange?.(reason);
   }
 
   private subscriber(): FrameSubscriber {
@@ -127,7 +166,7 @@ export class Ingester {
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.inFlight) return;
+    if (this.inFlight || this.held) return;
     if (this.uncommittedFrames === 0) return this.reportFrameCounts();
 
     const events = this.batch;
@@ -153,7 +192,7 @@ export class Ingester {
   }
 
   private afterWrite(): void {
-    if (this.writeFailures > 0 || this.uncommittedFrames === 0) return;
+    if (this.writeFailures > 0 || this.held || this.uncommittedFrames === 0) return;
     if (this.batch.length >= this.deps.config.batchMaxEvents || this.stopped) this.flush();
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.deps.config.batchMaxWaitMs);
   }
@@ -163,9 +202,9 @@ export class Ingester {
     if (this.writeFailures > 0) {
       log.info({ failures: this.writeFailures }, 'ingest writes recovered, resuming');
       this.writeFailures = 0;
-      metrics.ingestPaused.set(0);
+      this.reportPause();
     }
-    if (!this.stopped) this.source.resume();
+    if (!this.stopped && !this.held) this.source.resume();
     for (const [type, outcomes] of Object.entries(counts)) {
       for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) metrics.ingestEvents.inc({ kind: type, outcome }, n);
     }
@@ -186,7 +225,7 @@ export class Ingester {
     const { metrics, log } = this.deps;
     this.writeFailures++;
     metrics.ingestWriteErrors.inc();
-    metrics.ingestPaused.set(1);
+    this.reportPause();
     this.source.pause();
     const delayMs = Math.min(WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS * 2 ** Math.min(this.writeFailures - 1, 20));
     log.error({ err, failures: this.writeFailures, retryInMs: delayMs, batch: this.batch.length }, 'ingest write failed, paused');

@@ -35,7 +35,18 @@ export function createMetrics() {
     }),
     ingestPaused: new Gauge({
       name: 'feedgen_ingest_paused',
-      help: '1 while ingest is paused because writes fail (for example a full disk)',
+      help: '1 while ingest is paused: writes fail (a full disk), or the disk guard holds it (DISK_GUARD_PERCENT)',
+      registers,
+    }),
+    ingestPauses: new Counter({
+      name: 'feedgen_ingest_pauses_total',
+      help: 'Times ingest paused, by reason (disk_guard: the data volume past DISK_GUARD_PERCENT; write_failed)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    dataVolumeUsedRatio: new Gauge({
+      name: 'feedgen_data_volume_used_ratio',
+      help: "Share of the data volume in use (the database, its WAL and Litestream's shadow WAL live there)",
       registers,
     }),
     ingestCursorTimeUs: new Gauge({
@@ -142,6 +153,12 @@ export function createMetrics() {
       name: 'feedgen_feed_request_seconds',
       help: 'getFeedSkeleton requests served here (not replayed), from arrival to the last byte',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    authRejections: new Counter({
+      name: 'feedgen_auth_rejections_total',
+      help: 'Refused service JWTs by error name; FailedAuthLimited: refused unread, the address spent its failed sign-ins',
+      labelNames: ['error'] as const,
       registers,
     }),
     flyReplays: new Counter({

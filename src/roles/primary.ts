@@ -1,5 +1,6 @@
 import { createHttpApp } from '../http/server.js';
 import { FeedEngine } from '../feed/feed-engine.js';
+import { DiskGuard } from '../ingest/disk-guard.js';
 import { Ingester } from '../ingest/ingester.js';
 import { WriterThread } from '../ingest/writer/writer-thread.js';
 import { LitestreamMonitor } from '../replication/litestream/monitor.js';
@@ -49,11 +50,13 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
   parts.feed.swap(engine);
 
   // 3. HTTP. If it cannot listen, what is open closes before the error goes on.
+  let ingester: Ingester | undefined;
   const app = createHttpApp(ctx, {
     feed: parts.feed,
     verifyUser: parts.auth.verify,
     recordInteractions: (did, interactions) => writer.writeInteractions(did, interactions),
     status: parts.status,
+    ingestPaused: () => ingester?.pauseReason(),
   });
   let http: HttpFront;
   try {
@@ -64,8 +67,18 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     throw err;
   }
 
-  // 4. Ingest; Litestream's metrics when the launcher runs us under it.
-  const ingester = new Ingester({ config: config.ingest, source: ctx.eventSource, sink: writer, storedCursor: writer.initialCursor, metrics, log });
+  // 4. Ingest, held while the data volume is nearly full; Litestream's metrics when the launcher runs us under it.
+  ingester = new Ingester({
+    config: config.ingest,
+    source: ctx.eventSource,
+    sink: writer,
+    storedCursor: writer.initialCursor,
+    metrics,
+    log,
+    onPauseChange: (reason) => void writer.writeIngestPaused(reason).catch((err: unknown) => log.warn({ err, reason }, 'could not tell replicas why ingest paused')),
+  });
+  const diskGuard = new DiskGuard({ dir: config.dataDir, pausePercent: config.ingest.diskGuardPercent, metrics, log, onChange: (hold) => ingester?.hold(hold) });
+  diskGuard.start();
   ingester.start();
   const litestream = config.litestreamMetricsUrl ? new LitestreamMonitor(config.litestreamMetricsUrl, metrics) : undefined;
   litestream?.start();
@@ -85,6 +98,7 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
       // writer) finish while the writer still runs.
       await http.close();
       // Then ingest: its last batch is committed before the writer closes the database.
+      diskGuard.stop();
       await ingester.stop();
       await writer.stop();
       litestream?.stop();

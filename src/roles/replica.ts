@@ -41,7 +41,9 @@ export async function startReplica(ctx: AppContext, parts: NodeParts): Promise<R
   });
 
   // 2. HTTP.
-  const app = createHttpApp(ctx, { feed: parts.feed, verifyUser: parts.auth.verify, recordInteractions: undefined, replica: follower, status: parts.status });
+  const app = createHttpApp(ctx, { feed: parts.feed, verifyUser: parts.auth.verify, recordInteractions: undefined, replica: follower, status: parts.status,
+    ingestPaused: () => follower.primaryIngestPaused(),
+  });
   const http = await HttpFront.open(ctx, app);
   parts.status.start();
 

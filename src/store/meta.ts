@@ -16,7 +16,12 @@ export const META = {
   postSweepId: 'post_sweep_id',
   /** Whether the primary can serve feeds (a PrimaryFeedState): replicas read it in their copy. */
   primaryFeed: 'primary_feed',
+  /** Why the primary's ingest is paused (an IngestPauseReason), absent while it writes. */
+  ingestPaused: 'ingest_paused',
 } as const;
+
+/** The meta keys by which the primary tells replicas its state. */
+export type PrimarySignalKey = typeof META.primaryFeed | typeof META.ingestPaused;
 
 /**
  * The primary's feed as it last wrote it: `loading` from the writer's start until the like

@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { IngestEvent } from '../../src/ingest/events.js';
+import { parseFrame } from '../../src/ingest/parse.js';
+import { EventWriter } from '../../src/ingest/writer/event-writer.js';
 import { type AnyDb, openWriter, type WriterDb } from '../../src/store/database.js';
 import { defineRecordKeyText } from '../../src/store/record-key.js';
 
@@ -31,4 +34,19 @@ export function likeFingerprint(db: AnyDb): string[] {
     )
     .all()
     .map((row) => row.k);
+}
+
+/** The likes a stream's lines leave when every parsed event is written in one batch: what any ingest of them must end with. */
+export function streamLikeFingerprint(lines: string[]): string[] {
+  const reference = tempDatabase();
+  try {
+    const events = lines.flatMap((line): IngestEvent[] => {
+      const result = parseFrame(Buffer.from(line), false, 1 << 20);
+      return result.outcome === 'event' ? [result.event] : [];
+    });
+    new EventWriter(reference.db).writeBatch(events, { timeUs: 1, seq: undefined, seqHost: undefined });
+    return likeFingerprint(reference.db);
+  } finally {
+    reference.cleanup();
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Secp256k1Keypair, type Keypair } from '@atproto/crypto';
@@ -51,6 +52,16 @@ export async function registerUser(plc: PlcDirectory, did: string = randomPlcDid
     key,
     bearer: async (lxm, aud = SERVICE_DID) => `Bearer ${await createServiceJwt({ iss: did, aud, lxm, keypair: key })}`,
   };
+}
+
+/**
+ * `Bearer <forged service JWT>`: an issuer nobody registered (a new one each call unless
+ * given) and a signature of random bytes. It costs the service a DID fetch, the sender nothing.
+ */
+export function forgedBearer(lxm: string, iss: string = randomPlcDid()): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const payload = { iss, aud: SERVICE_DID, lxm, exp: Math.floor(Date.now() / 1000) + 60 };
+  return `Bearer ${part({ alg: 'ES256K', typ: 'JWT' })}.${part(payload)}.${randomBytes(64).toString('base64url')}`;
 }
 
 /** The feed's identity, and the PLC stand-in its users' keys resolve through: what every service under test here is given. */

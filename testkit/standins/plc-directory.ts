@@ -29,6 +29,8 @@ export interface PlcDirectory {
   unregister(did: string): void;
   /** GETs received for this DID so far: shows what was cached and what was refetched. */
   requests(did: string): number;
+  /** GETs received for any DID so far. */
+  totalRequests(): number;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ const CHUNK_BYTES = 16 * 1024;
 export async function startPlcDirectory(): Promise<PlcDirectory> {
   const entries = new Map<string, Entry>();
   const counts = new Map<string, number>();
+  let total = 0;
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(() => {
@@ -60,6 +63,7 @@ export async function startPlcDirectory(): Promise<PlcDirectory> {
       return sendJson(res, 400, { message: 'bad path' });
     }
     counts.set(did, (counts.get(did) ?? 0) + 1);
+    total++;
     const entry = entries.get(did);
     if (entry === undefined) return sendJson(res, 404, { message: 'DID not registered' });
     serve(res, entry, later);
@@ -81,6 +85,9 @@ export async function startPlcDirectory(): Promise<PlcDirectory> {
     },
     requests(did) {
       return counts.get(did) ?? 0;
+    },
+    totalRequests() {
+      return total;
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);

@@ -12,6 +12,8 @@ export interface RawRequest {
   path: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** The loopback address to send from (127.0.0.1 unless said): another address is another client. */
+  from?: string;
 }
 
 export interface RawResponse {
@@ -27,7 +29,7 @@ export function send(port: number, request: RawRequest, timeoutMs = 30_000): Pro
     const done = (status: number, body: string) => resolve({ status, body, ms: performance.now() - started });
     let req: http.ClientRequest;
     try {
-      req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers: request.headers, agent: false, timeout: timeoutMs });
+      req = http.request({ host: '127.0.0.1', localAddress: request.from, port, method: request.method, path: request.path, headers: request.headers, agent: false, timeout: timeoutMs });
     } catch (err) {
       // Node refuses some header values itself; nothing reached the server.
       return done(-1, String(err));

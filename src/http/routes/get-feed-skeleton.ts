@@ -1,19 +1,17 @@
-import type { Request } from 'express';
 import { InvalidRequestError, XRPCError } from '@atproto/xrpc-server';
 import { ResponseType } from '@atproto/xrpc';
 import type { Config } from '../../config/config.js';
 import { isAtUri } from '../../atproto/identifiers.js';
 import type { CurrentFeed } from '../../feed/current-feed.js';
 import { InvalidCursorError } from '../../feed/ranker/pages.js';
+import { clientAddress } from '../client-address.js';
+import type { VerifyUser } from '../failed-auth-limit.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { integerParam, singleParam, xrpcRoute } from '../xrpc.js';
 
 export const GET_FEED_SKELETON = 'app.bsky.feed.getFeedSkeleton';
 const MAX_FEED_URI_LENGTH = 8192;
 const MAX_CURSOR_LENGTH = 256;
-
-/** Verifies the Authorization header for a method; the issuer's DID, or undefined without one. */
-export type VerifyUser = (authorization: string | undefined, lxm: string) => Promise<string | undefined>;
 
 export interface FeedRouteDeps {
   feedgen: Config['feedgen'];
@@ -23,7 +21,7 @@ export interface FeedRouteDeps {
   limiter: RateLimiter;
   /** Per client address, for requests without a JWT (served from memory, so looser). */
   anonymousLimiter: RateLimiter;
-  /** On Fly the proxy names the client in Fly-Client-IP; elsewhere that header is anyone's. */
+  /** See clientAddress. */
   trustFlyClientIp: boolean;
 }
 
@@ -41,7 +39,7 @@ export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
     const limit = integerParam(req, 'limit', 1, 100, 50);
     const cursor = singleParam(req, 'cursor', MAX_CURSOR_LENGTH);
 
-    const userDid = await deps.verifyUser(req.headers.authorization, GET_FEED_SKELETON);
+    const userDid = await deps.verifyUser(req, GET_FEED_SKELETON);
     if (userDid) deps.limiter.take(userDid);
     else deps.anonymousLimiter.take(clientAddress(req, deps.trustFlyClientIp));
     const engine = deps.feed.get();
@@ -61,10 +59,4 @@ export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
 
 export function feedUri(publisherDid: string, rkey: string): string {
   return `at://${publisherDid}/app.bsky.feed.generator/${rkey}`;
-}
-
-/** Who is asking, for per-address rate limits. */
-export function clientAddress(req: Request, trustFlyClientIp: boolean): string {
-  const fly = trustFlyClientIp ? req.headers['fly-client-ip'] : undefined;
-  return (typeof fly === 'string' ? fly : req.socket.remoteAddress) ?? 'unknown';
 }

@@ -8,9 +8,10 @@ import type { ReplicaStatus } from '../../replication/follower/replica-status.js
  * is (0 on the primary, null before a replica's first heartbeat), whether it can serve
  * feeds (the graph loaded and, on a replica, caught up with the primary once), and how
  * old the newest event in the database it serves is: a primary whose ingest stalls (a
- * full disk, Jetstream gone) keeps its heartbeat, so replicas' lag alone would not say so.
+ * full disk, Jetstream gone) keeps its heartbeat, so replicas' lag alone would not say so;
+ * and why the primary's ingest is paused, if it is (`disk_guard`, `write_failed`).
  */
-export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: ReplicaStatus | undefined): RequestHandler {
+export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: ReplicaStatus | undefined, ingestPaused = (): string | undefined => undefined): RequestHandler {
   const { role, region } = ctx.config;
   return (_req, res) => {
     const lagSeconds = role === 'primary' ? 0 : replica?.lagSeconds();
@@ -22,6 +23,7 @@ export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: Replica
       ready: feed.isReady && caughtUp,
       lag_seconds: millisecondsOrNull(lagSeconds),
       ingest_lag_seconds: millisecondsOrNull(feed.get()?.ingestLagSeconds(ctx.clock())),
+      ingest_paused: ingestPaused() ?? null,
     });
   };
 }

@@ -5,7 +5,7 @@ import { type PlaygroundView, renderPlaygroundPage } from '../pages/playground-p
 import type { HandleResolver } from '../../atproto/handle-resolver.js';
 import type { CurrentFeed } from '../../feed/current-feed.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { clientAddress } from './get-feed-skeleton.js';
+import { clientAddress } from '../client-address.js';
 
 /** Longer than any DID worth ranking (did:web ones included). */
 const MAX_ACTOR_LENGTH = 256;

@@ -7,7 +7,7 @@ import { checkPostUri, isAtUri } from '../../atproto/identifiers.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { unavailable } from '../replay-to-primary.js';
 import { xrpcRoute } from '../xrpc.js';
-import type { VerifyUser } from './get-feed-skeleton.js';
+import type { VerifyUser } from '../failed-auth-limit.js';
 
 export const SEND_INTERACTIONS = 'app.bsky.feed.sendInteractions';
 /** Bodies Fly's proxy can replay are under 1 MB; ours stay well below. */
@@ -31,7 +31,7 @@ export interface SendInteractionsDeps {
 export function sendInteractionsRoutes(deps: SendInteractionsDeps): RequestHandler[] {
   const authenticate: RequestHandler = (req, res, next) => {
     deps
-      .verifyUser(req.headers.authorization, SEND_INTERACTIONS)
+      .verifyUser(req, SEND_INTERACTIONS)
       .then((userDid) => {
         if (userDid === undefined) throw new AuthRequiredError('sendInteractions needs a service JWT', 'AuthMissing');
         deps.limiter.take(userDid);

@@ -3,7 +3,7 @@ import type { WriterDb } from '../../store/database.js';
 import type { EventType, IngestEvent } from '../events.js';
 import { postUri, splitPostUri } from '../../atproto/identifiers.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
-import { META, MetaTable, type PrimaryFeedState, type StoredCursor } from '../../store/meta.js';
+import { META, MetaTable, type PrimarySignalKey, type StoredCursor } from '../../store/meta.js';
 import { DEFAULT_INTERACTIONS_PER_USER } from '../../config/config.js';
 import { CHANGE_KIND, type InteractionEvent, interactionCode, LIKE_BOUND_SLACK, POST_FLAGS } from '../../store/schema.js';
 import { type StoredRecordKey, toStoredRecordKey } from '../../store/record-key.js';
@@ -116,9 +116,9 @@ export class EventWriter {
     }
   }
 
-  /** What replicas read of the primary's feed (see PrimaryFeedState). */
-  writePrimaryFeed(state: PrimaryFeedState): void {
-    this.meta.set(META.primaryFeed, state);
+  /** What replicas read of the primary's state in their copy (its feed, its ingest). */
+  writeSignal(key: PrimarySignalKey, value: string | undefined): void {
+    this.meta.set(key, value);
   }
 
   /** The primary's liveness row: replicas measure their lag from it. */

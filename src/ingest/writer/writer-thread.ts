@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestEvent } from '../events.js';
 import type { Interaction, OutcomeCounts } from './event-writer.js';
-import type { PrimaryFeedState, StoredCursor } from '../../store/meta.js';
+import { META, type PrimaryFeedState, type PrimarySignalKey, type StoredCursor } from '../../store/meta.js';
+import type { IngestPauseReason } from '../ingester.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
 
 export class WriteFailedError extends Error {
@@ -76,8 +77,17 @@ export class WriterThread {
   }
 
   /** Tells replicas, through the database, whether this primary can serve feeds. */
-  async writePrimaryFeed(state: PrimaryFeedState): Promise<void> {
-    const reply = await this.request({ type: 'primary-feed', id: this.nextId++, state });
+  writePrimaryFeed(state: PrimaryFeedState): Promise<void> {
+    return this.writeSignal(META.primaryFeed, state);
+  }
+
+  /** Tells replicas, through the database, why this primary's ingest is paused (undefined: it is not). */
+  writeIngestPaused(reason: IngestPauseReason | undefined): Promise<void> {
+    return this.writeSignal(META.ingestPaused, reason);
+  }
+
+  private async writeSignal(key: PrimarySignalKey, value: string | undefined): Promise<void> {
+    const reply = await this.request({ type: 'signal', id: this.nextId++, key, value });
     if (reply.type === 'failed') throw new WriteFailedError(reply.message, reply.code);
   }
 

@@ -9,7 +9,7 @@ import { openWriter } from '../../store/database.js';
 import { EventWriter } from './event-writer.js';
 import { Pruner } from '../../store/pruner.js';
 import type { WriterMessage, WriterRequest, WriterThreadInit } from './writer-protocol.js';
-import type { PrimaryFeedState } from '../../store/meta.js';
+import { META, type PrimaryFeedState, type PrimarySignalKey } from '../../store/meta.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
 const MEMORY_REPORT_INTERVAL_MS = 10_000;
@@ -69,16 +69,16 @@ port.on('message', (request: WriterRequest) => {
         stored: writer.writeInteractions(request.actorDid, request.interactions, request.timeUs),
       }));
       break;
-    case 'primary-feed':
+    case 'signal':
       answer(request.id, () => {
-        writer.writePrimaryFeed(request.state);
-        return { type: 'primary-feed-stored', id: request.id };
+        writer.writeSignal(request.key, request.value);
+        return { type: 'signal-stored', id: request.id };
       });
       break;
     case 'close':
       void chain.then(() => {
         closed = true;
-        writePrimaryFeedSafely('stopped');
+        writeSignalSafely(META.primaryFeed, 'stopped' satisfies PrimaryFeedState);
         clearInterval(heartbeatTimer);
         clearInterval(memoryTimer);
         clearTimeout(pruneTimer);
@@ -91,14 +91,16 @@ port.on('message', (request: WriterRequest) => {
 
 // Replicas hand reads to this primary only once its feed says `serving` (the main thread
 // says so when the like graph has loaded); a failed write here must not stop the writer.
-function writePrimaryFeedSafely(state: PrimaryFeedState): void {
+function writeSignalSafely(key: PrimarySignalKey, value: string | undefined): void {
   try {
-    writer.writePrimaryFeed(state);
+    writer.writeSignal(key, value);
   } catch (err) {
-    send({ type: 'housekeeping-error', task: 'primary-feed', message: `${state}: ${String(err)}` });
+    send({ type: 'housekeeping-error', task: 'primary-signal', message: `${key}=${value}: ${String(err)}` });
   }
 }
-writePrimaryFeedSafely('loading');
+writeSignalSafely(META.primaryFeed, 'loading' satisfies PrimaryFeedState);
+// A pause of the last run ended with it; the main thread says so if this one pauses.
+writeSignalSafely(META.ingestPaused, undefined);
 
 // The heartbeat row: replicas measure their lag from it.
 const beat = () =>

@@ -7,14 +7,17 @@ export interface PrimarySignals {
   heartbeatMs: number | undefined;
   /** Undefined in a copy of a primary that predates the signal. */
   feed: PrimaryFeedState | undefined;
+  /** Why the primary's ingest is paused; undefined while it writes. */
+  ingestPaused?: string;
 }
 
 export function readPrimarySignals(dbPath: string): PrimarySignals {
   return withReader(dbPath, (db) => {
     try {
       const row = db.prepare('SELECT time_ms FROM heartbeat WHERE id = 1').get() as { time_ms: number } | undefined;
-      const feed = new MetaTable(db).string(META.primaryFeed) as PrimaryFeedState | undefined;
-      return { heartbeatMs: row?.time_ms, feed };
+      const meta = new MetaTable(db);
+      const feed = meta.string(META.primaryFeed) as PrimaryFeedState | undefined;
+      return { heartbeatMs: row?.time_ms, feed, ingestPaused: meta.string(META.ingestPaused) };
     } catch {
       return { heartbeatMs: undefined, feed: undefined }; // a database older than these tables: nothing known yet
     }

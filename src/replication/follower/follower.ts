@@ -77,6 +77,10 @@ export class Follower implements ReplicaStatus {
     return this.copy.primaryServesFeeds();
   }
 
+  primaryIngestPaused(): string | undefined {
+    return this.copy.primaryIngestPaused();
+  }
+
   get position(): Position | undefined {
     return this.copy.position;
   }

@@ -69,6 +69,11 @@ export class LocalCopy {
     return this.primary.feed === undefined || this.primary.feed === 'serving';
   }
 
+  /** Why the primary's ingest was paused as of this copy; undefined while it wrote. */
+  primaryIngestPaused(): string | undefined {
+    return this.primary.ingestPaused;
+  }
+
   /** Deletes the file and its position (a temporary copy, done with or left behind). */
   remove(): void {
     fs.rmSync(this.dbPath, { force: true });
