@@ -440,13 +440,17 @@ describe('a primary and a replica behind the edge', () => {
     it('shows the replica lag, and readiness only once caught up', async () => {
       status.lag = undefined;
       status.caught = false;
-      expect(await health(replica.url)).toEqual({ version: VERSION, role: 'replica', region: 'rep', ready: false, lag_seconds: null, ingest_lag_seconds: null, ingest_paused: null });
+      expect(await health(replica.url)).toEqual({ version: VERSION, role: 'replica', region: 'rep', ready: false, lag_seconds: null, ingest_lag_seconds: null, ingest_paused: null, last_restore: null });
       status.lag = 2.5;
       expect(await health(replica.url)).toMatchObject({ ready: false, lag_seconds: 2.5 });
       status.caught = true;
       expect(await health(replica.url)).toMatchObject({ ready: true, lag_seconds: 2.5 });
       replicaFeed.ready = false;
       expect(await health(replica.url)).toMatchObject({ ready: false });
+      // A copy restored past a damaged segment says so, and how long ago.
+      status.restore = { reason: 'restored_past_damage', atMs: Date.now() - 30_000 };
+      expect(await health(replica.url)).toMatchObject({ last_restore: { reason: 'restored_past_damage', seconds_ago: 30 } });
+      status.restore = undefined;
     });
 
     it('shows the primary at lag 0', async () => {

@@ -199,6 +199,8 @@ describe('follower poll outcomes', () => {
       expect(follower.position?.generation).toBe(SECOND);
       expect(restored).toBe(1);
       expect(rowsIn(dbPath)).toBe(0);
+      // What health and the status page show.
+      expect(follower.lastRestore()).toMatchObject({ reason: 'restored_past_damage', atMs: expect.any(Number) });
     } finally {
       await follower.stop();
     }

@@ -5,6 +5,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { FeedService } from '../src/roles/service.js';
 import { escapeHtml, html, renderStatusPage, sparkline } from '../src/http/pages/status-page.js';
 import { bucketGrowth, bucketQuantile, counterRate, Series } from '../src/observability/status/series.js';
+import type { StatusReading } from '../src/observability/status/sampler.js';
 import { CAPTURE_FILE, jsonlLines } from '../testkit/fixtures.js';
 import { launchChromium } from './support/browser.js';
 import { metricValue, testConfig, waitFor } from '../testkit/processes/service.js';
@@ -93,6 +94,20 @@ describe('status page rendering', () => {
     expect(page).not.toContain('Litestream');
     expect(page).not.toContain('id="ingest"');
   });
+
+  it("says why ingest is paused, where the graph was loaded from, and a replica's fresh restores", () => {
+    const reading = {
+      ingestPaused: 'disk_guard',
+      graphLoads: { snapshot: 1 },
+      restores: { restored_past_damage: 1, new_generation: 2 },
+      requests: {},
+    } as unknown as StatusReading;
+    const page = (role: 'primary' | 'replica') => renderStatusPage({ role, region: 'ams', version: '1', reading, points: () => [], now: Date.now(), refreshSeconds: 10 });
+    expect(page('primary')).toContain('<dt>paused</dt><dd>yes: the data volume is past DISK_GUARD_PERCENT (resumes once it drains)</dd>');
+    expect(page('primary')).toContain('<dt>loaded from</dt><dd>snapshot ×1</dd>');
+    expect(page('replica')).toContain("<dt>primary&#39;s ingest paused</dt><dd>yes: the data volume is past DISK_GUARD_PERCENT (resumes once it drains)</dd>");
+    expect(page('replica')).toContain('<dt>fresh restores</dt><dd>restored_past_damage ×1, new_generation ×2</dd>');
+  });
 });
 
 describe('status page of a running service', () => {
@@ -159,6 +174,9 @@ describe('status page of a running service', () => {
     expect(page).toMatch(/<dt>Jetstream lag<\/dt><dd>[\d.]+ (ms|s|h|d)<\/dd>/);
     expect(page).toMatch(/<dt>p99<\/dt><dd>[\d.]+ (ms|s)<\/dd>/);
     expect(page).toContain('<dt>up</dt><dd>—</dd>'); // no Litestream outside the launcher
+    expect(page).toContain('<dt>paused</dt><dd>no</dd>');
+    expect(page).toMatch(/<dt>data volume used<\/dt><dd>[\d.]+ %<\/dd>/);
+    expect(page).toContain('<dt>loaded from</dt><dd>database (missing) ×1</dd>');
     const likesChart = /<figure id="chart-likes">[\s\S]*?<\/figure>/.exec(page)?.[0] ?? '';
     const polylines = [...likesChart.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1]!);
     expect(polylines).toHaveLength(1);

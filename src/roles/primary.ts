@@ -77,6 +77,7 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     log,
     onPauseChange: (reason) => void writer.writeIngestPaused(reason).catch((err: unknown) => log.warn({ err, reason }, 'could not tell replicas why ingest paused')),
   });
+  parts.status.readIngestPauseFrom(() => ingester?.pauseReason());
   const diskGuard = new DiskGuard({ dir: config.dataDir, pausePercent: config.ingest.diskGuardPercent, metrics, log, onChange: (hold) => ingester?.hold(hold) });
   diskGuard.start();
   ingester.start();

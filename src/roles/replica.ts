@@ -45,6 +45,7 @@ export async function startReplica(ctx: AppContext, parts: NodeParts): Promise<R
     ingestPaused: () => follower.primaryIngestPaused(),
   });
   const http = await HttpFront.open(ctx, app);
+  parts.status.readIngestPauseFrom(() => follower.primaryIngestPaused());
   parts.status.start();
 
   // 3. The copy, then the engine over it.

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { CurrentFeed } from '../../src/feed/current-feed.js';
 import type { FeedEngine } from '../../src/feed/feed-engine.js';
 import type { ReplicaStatus } from '../../src/replication/follower/replica-status.js';
+import type { LastRestore } from '../../src/replication/follower/poll-loop.js';
 import { metricValue, testConfig } from '../../testkit/processes/service.js';
 
 /** A replica's follower as a test wants it: set `lag` and `caught` at will. */
@@ -14,6 +15,7 @@ export class FakeReplicaStatus implements ReplicaStatus {
     public lag: number | undefined,
     public caught: boolean,
     public primaryServes = true,
+    public restore: LastRestore | undefined = undefined,
   ) {}
 
   primaryServesFeeds(): boolean {
@@ -26,6 +28,10 @@ export class FakeReplicaStatus implements ReplicaStatus {
 
   caughtUp(): boolean {
     return this.caught;
+  }
+
+  lastRestore(): LastRestore | undefined {
+    return this.restore;
   }
 }
 

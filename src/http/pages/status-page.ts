@@ -70,11 +70,11 @@ export function renderStatusPage(page: StatusPage): string {
 
   const ingest = primary
     ? html`<section id="ingest"><h2>Ingest</h2>
-<dl>${row('events', perSecond(r?.ingestPerSecond))}${row('Jetstream lag', seconds(r?.ingestLagSeconds))}${row('likes in the window', count(r?.likes))}</dl>
+<dl>${row('events', perSecond(r?.ingestPerSecond))}${row('paused', pauseText(r))}${row('data volume used', r?.volumeUsedRatio === undefined ? UNKNOWN : `${(r.volumeUsedRatio * 100).toFixed(1)} %`)}${row('Jetstream lag', seconds(r?.ingestLagSeconds))}${row('likes in the window', count(r?.likes))}</dl>
 ${chart({ name: 'ingestPerSecond', title: 'events/s', format: perSecond })}${chart({ name: 'ingestLagSeconds', title: 'Jetstream lag', format: seconds })}${chart({ name: 'likes', title: 'likes', format: count })}
 </section>`
     : html`<section id="window"><h2>Window</h2>
-<dl>${row('likes in the window', count(r?.likes))}</dl>
+<dl>${row('likes in the window', count(r?.likes))}${row("primary's ingest paused", pauseText(r))}</dl>
 ${chart({ name: 'likes', title: 'likes', format: count })}
 </section>`;
 
@@ -84,7 +84,7 @@ ${chart({ name: 'likes', title: 'likes', format: count })}
 <dl>${row('up', litestream ? (litestream.up ? 'yes' : 'no') : UNKNOWN)}${row('replica stalled for', seconds(litestream?.stalledSeconds))}${row('sync errors', count(litestream?.syncErrors))}</dl>
 </section>`
     : html`<section id="replication"><h2>Replica</h2>
-<dl>${row('lag behind the primary', seconds(r?.replicaLagSeconds))}</dl>
+<dl>${row('lag behind the primary', seconds(r?.replicaLagSeconds))}${row('fresh restores', tally(r?.restores))}</dl>
 ${chart({ name: 'replicaLagSeconds', title: 'replica lag', format: seconds })}
 </section>`;
 
@@ -101,7 +101,7 @@ ${chart({ name: 'replicaLagSeconds', title: 'replica lag', format: seconds })}
 <header><h1>foryou-feedgen</h1>
 <p><span id="role">${page.role}</span> · region <span id="region">${region}</span> · version ${page.version} · sampled ${age}</p></header>
 ${ingest}
-${graphSection(r?.graph, page.now)}
+${graphSection(r, page.now)}
 <section id="storage"><h2>Database</h2>
 <dl>${row('database', bytes(r?.dbBytes))}${row('write-ahead log', bytes(r?.walBytes))}</dl>
 ${chart({ name: 'walBytes', title: 'WAL size', format: bytes })}
@@ -143,10 +143,11 @@ ${body}
 }
 
 /** The like graph against its memory budget: what it holds, and what of the window it left out. */
-function graphSection(graph: StatusReading['graph'], now: number): SafeHtml {
+function graphSection(r: StatusReading | undefined, now: number): SafeHtml {
+  const graph = r?.graph;
   const oldest = graph?.oldestLikeTimeS;
   return html`<section id="graph"><h2>Like graph</h2>
-<dl>${row('memory used', bytes(graph?.bytes))}${row('memory budget', bytes(graph?.budgetBytes))}${row('likes of the window left out', count(graph?.likesLeftOut))}${row('oldest like held', oldest === undefined ? UNKNOWN : `${seconds(Math.max(0, now / 1000 - oldest))} ago`)}</dl>
+<dl>${row('loaded from', tally(r?.graphLoads))}${row('memory used', bytes(graph?.bytes))}${row('memory budget', bytes(graph?.budgetBytes))}${row('likes of the window left out', count(graph?.likesLeftOut))}${row('oldest like held', oldest === undefined ? UNKNOWN : `${seconds(Math.max(0, now / 1000 - oldest))} ago`)}</dl>
 <p class="note">Past its budget (GRAPH_MEMORY_MB) the graph keeps the newest likes that fit; the database keeps them all.</p>
 </section>`;
 }
@@ -170,6 +171,21 @@ ${rows.map(
 ${body}
 <p class="note">Served on this node; answers count within 24 h of serving, so the newest day is still open.</p>
 </section>`;
+}
+
+/** Why ingest is paused, in words; "no" while it writes. */
+function pauseText(r: StatusReading | undefined): string {
+  if (!r) return UNKNOWN;
+  if (r.ingestPaused === 'disk_guard') return 'yes: the data volume is past DISK_GUARD_PERCENT (resumes once it drains)';
+  if (r.ingestPaused === 'write_failed') return 'yes: writes fail (a full disk?), retrying';
+  return r.ingestPaused ?? 'no';
+}
+
+/** `a ×2, b ×1`, or "none". */
+function tally(counts: Record<string, number> | undefined): string {
+  if (!counts) return UNKNOWN;
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? 'none' : entries.map(([what, n]) => `${what} ×${n}`).join(', ');
 }
 
 function row(label: string, value: string): SafeHtml {

@@ -9,7 +9,8 @@ import type { ReplicaStatus } from '../../replication/follower/replica-status.js
  * feeds (the graph loaded and, on a replica, caught up with the primary once), and how
  * old the newest event in the database it serves is: a primary whose ingest stalls (a
  * full disk, Jetstream gone) keeps its heartbeat, so replicas' lag alone would not say so;
- * and why the primary's ingest is paused, if it is (`disk_guard`, `write_failed`).
+ * why the primary's ingest is paused, if it is (`disk_guard`, `write_failed`); and on a
+ * replica, its newest fresh restore and why (`restored_past_damage`, `new_generation`...).
  */
 export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: ReplicaStatus | undefined, ingestPaused = (): string | undefined => undefined): RequestHandler {
   const { role, region } = ctx.config;
@@ -24,8 +25,15 @@ export function healthRoute(ctx: AppContext, feed: CurrentFeed, replica: Replica
       lag_seconds: millisecondsOrNull(lagSeconds),
       ingest_lag_seconds: millisecondsOrNull(feed.get()?.ingestLagSeconds(ctx.clock())),
       ingest_paused: ingestPaused() ?? null,
+      ...(role === 'replica' ? { last_restore: lastRestoreOf(replica, ctx.clock()) } : {}),
     });
   };
+}
+
+/** A replica's newest fresh restore (a damaged segment restored past, a new generation...) and how long ago; null if none. */
+function lastRestoreOf(replica: ReplicaStatus | undefined, nowMs: number): { reason: string; seconds_ago: number } | null {
+  const restore = replica?.lastRestore();
+  return restore ? { reason: restore.reason, seconds_ago: Math.max(0, Math.round((nowMs - restore.atMs) / 1000)) } : null;
 }
 
 /** Seconds rounded to the millisecond; null (JSON has no undefined) when not known. */

@@ -19,6 +19,14 @@ export interface StatusReading {
   likes: number | undefined;
   dbBytes: number;
   walBytes: number;
+  /** Why the primary's ingest is paused (`disk_guard`, `write_failed`), as this node knows it; undefined while it writes. */
+  ingestPaused: string | undefined;
+  /** Primary: the data volume's use (0-1), measured by the disk guard. */
+  volumeUsedRatio: number | undefined;
+  /** Loads of the like graph by where from: `snapshot`, or `database (<why not the snapshot>)`. */
+  graphLoads: Record<string, number>;
+  /** Replica: fresh restores of its copy by reason (`restored_past_damage`, `new_generation`...). */
+  restores: Record<string, number> | undefined;
   /** Undefined unless the launcher runs this primary under Litestream. */
   litestream: { up: boolean; stalledSeconds: number | undefined; syncErrors: number } | undefined;
   /** Undefined on the primary and before a replica's first heartbeat. */
@@ -56,6 +64,7 @@ export class StatusSampler {
   private previous: { at: number; ingestEvents: number; requests: Buckets } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private quality: { at: number; rows: QualityRow[] | undefined } | undefined;
+  private ingestPaused: () => string | undefined = () => undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -74,6 +83,11 @@ export class StatusSampler {
       this.quality = { at: now, rows: this.feedQuality() };
     }
     return this.quality.rows;
+  }
+
+  /** Where the role reads why ingest is paused: the primary's ingester, or a replica's copy. */
+  readIngestPauseFrom(read: () => string | undefined): void {
+    this.ingestPaused = read;
   }
 
   start(): void {
@@ -120,6 +134,10 @@ export class StatusSampler {
       ingestPerSecond: primary ? counterRate(before?.ingestEvents, ingestEvents, seconds) : undefined,
       ingestLagSeconds: primary && ingested ? await gauge(metrics.ingestLagSeconds) : undefined,
       likes: await gauge(primary ? metrics.likes : metrics.graphLikes),
+      ingestPaused: this.ingestPaused(),
+      volumeUsedRatio: primary && config.ingest.diskGuardPercent < 100 ? await gauge(metrics.dataVolumeUsedRatio) : undefined,
+      graphLoads: countsBy(await values(metrics.graphLoads), (labels) => (labels.from === 'snapshot' ? 'snapshot' : `database (${labels.reason})`)),
+      restores: primary ? undefined : countsBy(await values(metrics.replicaPolls), (labels) => (RESTORE_OUTCOMES.has(String(labels.outcome)) ? String(labels.outcome) : undefined)),
       dbBytes,
       walBytes,
       litestream: primary && config.litestreamMetricsUrl ? await this.litestream() : undefined,
@@ -165,6 +183,19 @@ export class StatusSampler {
       syncErrors: sum(await values(metrics.litestreamSyncErrors)),
     };
   }
+}
+
+/** Poll outcomes that restored the copy afresh. */
+const RESTORE_OUTCOMES = new Set(['file_missing', 'new_generation', 'retention_gap', 'restored_past_damage']);
+
+/** A counter's non-zero values summed under the key `keyOf` gives each label set (undefined: left out). */
+function countsBy(list: MetricValue<string>[], keyOf: (labels: MetricValue<string>['labels']) => string | undefined): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of list) {
+    const key = keyOf(v.labels);
+    if (key !== undefined && v.value > 0) counts[key] = (counts[key] ?? 0) + v.value;
+  }
+  return counts;
 }
 
 type Readable = { get(): Promise<{ values: MetricValue<string>[] }> };

@@ -5,7 +5,7 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { restoreNewest } from './fresh-restore.js';
 import { GenerationWatch } from './generation-watch.js';
 import { type Exclusive, LocalCopy } from './local-copy.js';
-import { PollLoop } from './poll-loop.js';
+import { type LastRestore, PollLoop } from './poll-loop.js';
 import type { ReplicaStatus } from './replica-status.js';
 
 export type { Exclusive } from './local-copy.js';
@@ -75,6 +75,10 @@ export class Follower implements ReplicaStatus {
 
   primaryServesFeeds(): boolean {
     return this.copy.primaryServesFeeds();
+  }
+
+  lastRestore(): LastRestore | undefined {
+    return this.loop.lastRestore();
   }
 
   primaryIngestPaused(): string | undefined {

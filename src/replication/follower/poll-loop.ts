@@ -38,8 +38,17 @@ const DAMAGED_SEGMENT_POLLS = 30;
  * LIST's price), or the first of the next index, and applies it. Each poll is counted by
  * its outcome; the failed ones are logged and counted as follow errors too.
  */
+/** The outcomes of a poll that replaced the copy with a fresh restore. */
+const RESTORED_AFRESH: ReadonlySet<PollOutcome> = new Set(['file_missing', 'new_generation', 'retention_gap', 'restored_past_damage']);
+
+export interface LastRestore {
+  reason: PollOutcome;
+  atMs: number;
+}
+
 export class PollLoop {
   private everCaughtUp = false;
+  private newestRestore: LastRestore | undefined;
   /** Polls in a row that found nothing: the next index is probed from the second on. */
   private misses = 0;
   /** Polls in a row that found the next segment damaged (nothing moves the position meanwhile). */
@@ -59,6 +68,11 @@ export class PollLoop {
   /** True once a poll found nothing new, that is, the copy held all the bucket did. */
   caughtUp(): boolean {
     return this.everCaughtUp;
+  }
+
+  /** The newest poll that restored the copy afresh: why, and when (ms since the epoch). */
+  lastRestore(): LastRestore | undefined {
+    return this.newestRestore;
   }
 
   start(): void {
@@ -95,6 +109,7 @@ export class PollLoop {
     this.damagedPolls = outcome === 'segment_damaged' ? this.damagedPolls + 1 : 0;
     if (outcome === undefined) return undefined;
     this.outcomes.inc({ outcome });
+    if (RESTORED_AFRESH.has(outcome)) this.newestRestore = { reason: outcome, atMs: Date.now() };
     metrics.replicaLagSeconds.set(copy.lagSeconds() ?? -1);
     metrics.replicaStoreRequests.set({ class: 'GET' }, store.requests.GET);
     metrics.replicaStoreRequests.set({ class: 'LIST' }, store.requests.LIST);

@@ -1,3 +1,5 @@
+import type { LastRestore } from './poll-loop.js';
+
 /**
  * What the HTTP layer needs to know of a replica's follower: how stale its copy is, and
  * whether it has ever caught up with the primary's uploads.
@@ -9,4 +11,6 @@ export interface ReplicaStatus {
   caughtUp(): boolean;
   /** False when the copy says the primary's feed is loading or stopped: a read handed to it would fail. */
   primaryServesFeeds(): boolean;
+  /** The newest poll that restored the copy afresh (why, and when); undefined if none has. */
+  lastRestore(): LastRestore | undefined;
 }
