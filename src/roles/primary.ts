@@ -64,7 +64,7 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     throw err;
   }
 
-  // 4. Ingest; Litestream's metrics when the launcher runs us under it.
+  // 4. Ingest; Litestream's metrics when the launcher runs it beside us.
   const ingester = new Ingester({ config: config.ingest, source: ctx.eventSource, sink: writer, storedCursor: writer.initialCursor, metrics, log });
   ingester.start();
   const litestream = config.litestreamMetricsUrl ? new LitestreamMonitor(config.litestreamMetricsUrl, metrics) : undefined;
