@@ -33,7 +33,7 @@ VOLUME /data
 EXPOSE 8080 9091
 # As root only long enough to hand the mounted volume to `node`; see the script.
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
-# The launcher restores a missing database, then runs the service under
-# `litestream replicate -exec` on the primary; on a replica it runs the follower and service.
+# The launcher restores a missing database, then runs the service beside
+# `litestream replicate` on the primary; on a replica it runs the follower and service.
 # A restore inside the machine: `node dist/bin/restore.js` (see docs/operations.md).
 CMD ["node", "dist/bin/launcher.js"]

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvReader } from '../src/config/env.js';
 import { readingFromExposition, litestreamMetricsUrl } from '../src/replication/litestream/monitor.js';
-import { isKnownCloseBug } from '../src/replication/litestream/primary-runner.js';
+import { isKnownCloseBug } from '../src/replication/litestream/replicator.js';
 import { checkRestoreRequest, latestEndingBefore, RestoreError } from '../src/replication/litestream/restore.js';
 import { logFields } from '../src/replication/litestream/run.js';
 import { LITESTREAM_CONFIG, litestreamEnv, readLitestreamSettings } from '../src/replication/litestream/settings.js';
@@ -81,8 +81,9 @@ describe("Litestream's output", () => {
       'litestream_checkpoint_error_count{db="/d/feed.db",mode="RESTART"} 3',
       'litestream_replica_wal_index{db="/d/feed.db",name="s3"} 6',
       'litestream_replica_wal_offset{db="/d/feed.db",name="s3"} 4152',
+      'process_start_time_seconds 1.79668576555e+09',
     ].join('\n');
-    expect(readingFromExposition(text)).toEqual({ syncErrors: 2, checkpointErrors: 4, replicaPosition: '6/4152' });
+    expect(readingFromExposition(text)).toEqual({ syncErrors: 2, checkpointErrors: 4, replicaPosition: '6/4152', startTimeSeconds: 1796685765.55 });
     expect(readingFromExposition('').replicaPosition).toBeUndefined();
     expect(litestreamMetricsUrl(':9090')).toBe('http://127.0.0.1:9090/metrics');
     expect(litestreamMetricsUrl('')).toBeUndefined();

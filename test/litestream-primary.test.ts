@@ -1,6 +1,6 @@
 /**
- * The primary as deployed: launcher → real `litestream replicate -exec` → service, into a
- * real S3-compatible server on 127.0.0.1, then restores with the real binary.
+ * The primary as deployed: launcher → real `litestream replicate` and the service beside it,
+ * into a real S3-compatible server on 127.0.0.1, then restores with the real binary.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';

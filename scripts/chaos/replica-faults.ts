@@ -1,7 +1,8 @@
 /**
- * Replica faults: a primary (launcher → Litestream → service) ingesting, and one read
- * replica following the S3 stand-in, read continuously over HTTP. In turn: the
- * database's objects vanish from the bucket; the replica's data folder is wiped while
+ * Replica faults: a primary (a launcher running Litestream beside the service) ingesting,
+ * and one read replica following the S3 stand-in, read continuously over HTTP. In turn:
+ * the database's objects vanish from the bucket (the primary restarts Litestream alone on
+ * a new generation, its service serving throughout); the replica's data folder is wiped while
  * it runs, then while it is stopped; the primary comes back on a fresh volume (restored
  * from the bucket: a new generation). Expected: the replica recovers by itself (lag
  * under MAX_REPLICA_LAG, the primary's rows in the end), no read ever sees a
@@ -19,15 +20,19 @@ import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { healthOf } from '../../testkit/processes/health.js';
 import { clusterEnv, maxLikeId, type Node, restartNode, startNode, tablesIn, waitReady } from '../../testkit/processes/cluster.js';
-import { registerUser } from '../../testkit/processes/feed-service.js';
+import { FEED_URI, registerUser } from '../../testkit/processes/feed-service.js';
 import { likeIds, likeLines, restoreFrom } from '../../testkit/processes/primary.js';
+import { primaryProcesses } from '../../testkit/processes/process-tree.js';
+import { watchServing } from '../../testkit/processes/serving-watch.js';
 import { waitFor } from '../../testkit/polling/wait-for.js';
 import { type ChaosScenario, Checks, errorFigure } from './outcome.js';
-import { objectsUnder, wipePrefix } from './support/bucket-prefix.js';
+import { objectsUnder, wipePrefix } from '../../testkit/standins/bucket-prefix.js';
 import { checkRestingCopy } from './support/quiescent-copy.js';
 import { keepReadingReplica } from './support/replica-reads.js';
 
 const MAX_LAG_S = 6;
+/** The primary's ingest while Litestream restarts: batches commit every few hundred ms. */
+const MAX_INGEST_STALL_MS = 3000;
 const SIZES = {
   ci: { likes: 200_000, rate: 800, recoverMs: 90_000, selfHealMs: 60_000 },
   full: { likes: 600_000, rate: 2000, recoverMs: 180_000, selfHealMs: 120_000 },
@@ -111,12 +116,24 @@ export const replicaFaults: ChaosScenario = {
       await phase('bucket prefix deleted under a following replica', async (checks) => {
         const before = objectsUnder(s3, litestreamPath);
         const generationBefore = readFollowState(replica!.dbPath)?.position.generation;
+        const launcherPid = primary.process.child.pid!;
+        const oldLitestream = primaryProcesses(launcherPid).litestream;
+        const serving = watchServing(primary.url, FEED_URI, primary.dbPath, launcherPid);
         ctx.log(`(a) deleting ${before.snapshots.length} snapshots and ${before.wal.length} WAL segments`);
         wipePrefix(s3, litestreamPath);
         const wipedAt = Date.now();
         // A snapshot of a generation that is not the one wiped (its WAL lost its start).
         const newSnapshot = () => objectsUnder(s3, litestreamPath).snapshots.some((key) => !before.generations.includes(key.split('/')[0]!));
-        const snapshotBack = await waitFor(() => (newSnapshot() ? true : undefined), size.selfHealMs, 'a snapshot back').catch(() => false);
+        let litestreamDownAt: number | undefined;
+        const snapshotBack = await waitFor(
+          () => {
+            if (litestreamDownAt === undefined && primaryProcesses(launcherPid).litestream !== oldLitestream) litestreamDownAt = Date.now();
+            return newSnapshot() ? true : undefined;
+          },
+          size.selfHealMs,
+          'a snapshot back',
+        ).catch(() => false);
+        const snapshotAt = Date.now();
         const after = objectsUnder(s3, litestreamPath);
         // Litestream 0.3.13 alone would go on uploading WAL that no restore can start from
         // (it snapshots a generation only when it starts one, or once an interval): the
@@ -129,6 +146,13 @@ export const replicaFaults: ChaosScenario = {
             : `none after ${((Date.now() - wipedAt) / 1000).toFixed(0)} s: ${after.wal.length} WAL segments, 0 snapshots in the bucket`,
         );
         await waitReady(primary, 120_000);
+        await sleep(2000);
+        const cost = await serving.stop();
+        checks.check(
+          "the primary restarts Litestream alone: its service keeps its pid, answers health and getFeedSkeleton throughout, and ingests",
+          cost.servicePids.length === 1 && cost.healthDownMs === 0 && cost.feedDownMs === 0 && cost.ingestStallMs < MAX_INGEST_STALL_MS,
+          `no replication for ${litestreamDownAt === undefined ? '?' : ((snapshotAt - litestreamDownAt) / 1000).toFixed(1)} s (Litestream stopped → new snapshot); HTTP unanswered ${cost.healthDownMs} ms (health), ${cost.feedDownMs} ms (feed); longest ingest stall ${cost.ingestStallMs} ms; service pids ${cost.servicePids.length}`,
+        );
         const back = await recovered('the bucket wipe');
         checks.check('the replica recovers by itself (ready, lag < MAX_REPLICA_LAG, rows past the fault)', back.ok, `in ${back.seconds.toFixed(1)} s, lag ${back.lag?.toFixed(1)} s, generation ${generationBefore?.slice(0, 6)} → ${readFollowState(replica!.dbPath)?.position.generation.slice(0, 6)}`);
         await resting(checks);

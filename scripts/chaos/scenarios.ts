@@ -4,6 +4,7 @@ import { fuzzFrames } from './fuzz-frames.js';
 import { httpAbuse } from './http-abuse.js';
 import { jetstreamFaults } from './jetstream-faults.js';
 import { load } from './load.js';
+import { outageDiskGuard } from './outage-disk-guard.js';
 import type { ChaosScenario } from './outcome.js';
 import { primaryKill } from './primary-kill.js';
 import { replicaFaults } from './replica-faults.js';
@@ -16,6 +17,7 @@ export const SCENARIOS: ChaosScenario[] = [
   fuzzFrames,
   s3Outage,
   diskFull,
+  outageDiskGuard,
   httpAbuse,
   load,
   replicaFaults,

@@ -27,7 +27,7 @@ import { generateDataset } from '../../testkit/dataset/generator.js';
 import { runFeedLoad } from '../bench/feed-load.js';
 import { feedTokens } from './support/feed-users.js';
 import { fetchMetrics } from './support/metrics-sampler.js';
-import { descendants } from '../../testkit/processes/process-tree.js';
+import { primaryProcesses } from '../../testkit/processes/process-tree.js';
 import { median } from './support/duration-figures.js';
 import { sampleProcess } from './support/process-sample.js';
 import { NEW_DATABASE_PAGE_BYTES } from '../../src/store/database.js';
@@ -118,10 +118,8 @@ export const soak: ChaosScenario = {
     try {
       await waitHealthy(base, 120_000, 'primary ready', launcher);
       const processes = await waitFor(() => {
-        const tree = descendants(launcher.child.pid!);
-        const litestream = tree.find((p) => p.comm === 'litestream');
-        const service = tree.filter((p) => p.comm === 'node' || p.comm === 'MainThread').at(-1);
-        return litestream && service ? { litestream: litestream.pid, service: service.pid } : undefined;
+        const { litestream, service } = primaryProcesses(launcher.child.pid!);
+        return litestream && service ? { litestream, service } : undefined;
       }, 30_000, 'Litestream and the service under the launcher');
       // The dataset opens with posts alone (a quarter of its span): at 60 minutes, some 80 s of replay before the first like.
       await waitFor(async () => (metricValue((await fetchMetrics(base)) ?? '', 'feedgen_graph_likes') > 5000 ? true : undefined), FIRST_LIKES_WAIT_MS, 'likes in the graph');

@@ -1,8 +1,8 @@
 /**
- * Entry point of `npm start` and of the Docker image. The primary runs as Litestream's
- * child (restore if missing, then `litestream replicate -exec`: see primary-runner.ts).
- * A replica never replicates (two replicators on one bucket path corrupt the backups):
- * it runs the service alone.
+ * Entry point of `npm start` and of the Docker image. On the primary it restores the
+ * database if missing, then runs `litestream replicate` and the service side by side, so
+ * that either can be restarted alone (see primary-runner.ts). A replica never replicates
+ * (two replicators on one bucket path corrupt the backups): it runs the service alone.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,21 +29,14 @@ async function main(): Promise<number> {
     return new Promise<number>(() => {}); // service.ts exits the process itself
   }
 
-  return runPrimary(config.litestream, serviceCommand(), log);
+  return runPrimary(config.litestream, serviceArgv(), log);
 }
 
 /** This same Node (and loader flags, e.g. tsx's) running service.ts/service.js beside this file. */
-function serviceCommand(): string {
+function serviceArgv(): string[] {
   const self = fileURLToPath(import.meta.url);
   const mainFile = path.join(path.dirname(self), `service${path.extname(self)}`);
-  return [process.execPath, ...process.execArgv, mainFile].map(shellQuote).join(' ');
-}
-
-/** Quoting for Litestream's -exec parser (go-shellwords). */
-function shellQuote(arg: string): string {
-  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  if (arg.includes("'")) throw new Error(`cannot quote ${JSON.stringify(arg)} for litestream -exec`);
-  return `'${arg}'`;
+  return [process.execPath, ...process.execArgv, mainFile];
 }
 
 main().then(

@@ -21,7 +21,7 @@ export interface Config {
   host: string;
   /** When set, `/metrics` is served on this port only, not on the public one. */
   metricsPort: number | undefined;
-  /** Set by the launcher for the service it runs under `litestream replicate -exec`. */
+  /** Set by the launcher for the service it runs beside `litestream replicate`. */
   underLitestream: boolean;
   dataDir: string;
   dbPath: string;
@@ -30,7 +30,7 @@ export interface Config {
   flyAppName: string | undefined;
   /** Base URLs of the machines the status page lists; undefined means discover them on Fly. */
   statusPeers: string[] | undefined;
-  /** Litestream's Prometheus endpoint when the launcher runs the service under it. */
+  /** Litestream's Prometheus endpoint when the launcher runs the service beside it. */
   litestreamMetricsUrl: string | undefined;
   /** Where Litestream replicates (primary) and what a replica follows. */
   litestream: LitestreamSettings;
@@ -137,7 +137,7 @@ const STANDALONE_PROFILE: DbProfile = {
   writerPauseMs: 5,
 };
 
-/** Under `litestream replicate -exec` (the primary in production). */
+/** Beside `litestream replicate` (the primary in production). */
 const LITESTREAM_PROFILE: DbProfile = {
   // Litestream's checkpoints hold the write lock for seconds on a large file (a RESTART
   // copies up to 40 MB of scattered pages): the writer waits for them rather than fail...

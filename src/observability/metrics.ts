@@ -222,6 +222,11 @@ export function createMetrics() {
       help: "1 when Litestream's metrics endpoint answered the last poll (primary under the launcher only)",
       registers,
     }),
+    litestreamRestarts: new Counter({
+      name: 'feedgen_litestream_restarts_total',
+      help: 'Litestream processes seen starting after the first (the launcher restarted one that died, or one whose generation lost its snapshots)',
+      registers,
+    }),
     litestreamSyncErrors: new Gauge({
       name: 'feedgen_litestream_sync_errors',
       help: "Litestream's failed WAL syncs and checkpoints since it started",

@@ -67,7 +67,7 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     throw err;
   }
 
-  // 4. Ingest, held while the data volume is nearly full; Litestream's metrics when the launcher runs us under it.
+  // 4. Ingest, held while the data volume is nearly full; Litestream's metrics when the launcher runs it beside us.
   ingester = new Ingester({
     config: config.ingest,
     source: ctx.eventSource,

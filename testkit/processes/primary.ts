@@ -18,8 +18,8 @@ const LAUNCHER = fileURLToPath(new URL('../../src/bin/launcher.ts', import.meta.
 export const killAllPrimaries = killAllServices;
 
 /**
- * The primary as it runs in production: `src/bin/launcher.ts` → `litestream replicate -exec`
- * → the service, in a process group of its own so a test can SIGKILL all of it at once.
+ * The primary as it runs in production: `src/bin/launcher.ts` → `litestream replicate` and
+ * the service beside it, in a process group of its own so a test can SIGKILL all of it at once.
  */
 export type Primary = TsChild;
 

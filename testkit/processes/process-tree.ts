@@ -38,3 +38,12 @@ export function descendants(root: number): TreeProcess[] {
   }
   return found;
 }
+
+/** The pids of Litestream and of the service under a primary's launcher, while they run. */
+export function primaryProcesses(launcherPid: number): { litestream: number | undefined; service: number | undefined } {
+  const tree = descendants(launcherPid);
+  return {
+    litestream: tree.find((p) => p.comm === 'litestream')?.pid,
+    service: tree.filter((p) => p.comm === 'node' || p.comm === 'MainThread').at(-1)?.pid,
+  };
+}

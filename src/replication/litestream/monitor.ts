@@ -1,11 +1,13 @@
 /**
- * Watches Litestream's own Prometheus endpoint (Litestream runs the service on the
+ * Watches Litestream's own Prometheus endpoint (Litestream runs beside the service on the
  * primary) so the service's /metrics shows replication health beside everything else.
  *
  * Litestream 0.3.13 counts failed WAL syncs and checkpoints, but not failed uploads: those
  * are only logged. What an operator needs to see is whether the replica still moves, and
  * the heartbeat row changes the WAL every second, so a replica position that stops
- * advancing for longer than the sync interval means uploads are failing.
+ * advancing for longer than the sync interval means uploads are failing. The launcher
+ * restarts a Litestream that dies, and one whose generation lost its snapshots: each new
+ * process start time is counted, so a primary that keeps losing its replicator shows.
  */
 import type { Metrics } from '../../observability/metrics.js';
 
@@ -14,6 +16,8 @@ export interface LitestreamReading {
   checkpointErrors: number;
   /** `<wal index>/<offset>` of the replica: changes whenever a segment is uploaded. */
   replicaPosition: string | undefined;
+  /** When this Litestream process started (seconds since the epoch): another value, another process. */
+  startTimeSeconds: number | undefined;
 }
 
 const POLL_INTERVAL_MS = 1000;
@@ -30,6 +34,7 @@ export class LitestreamMonitor {
   private timer: NodeJS.Timeout | undefined;
   private position: string | undefined;
   private positionSinceMs = Date.now();
+  private startTimeSeconds: number | undefined;
 
   constructor(
     private readonly url: string,
@@ -58,6 +63,10 @@ export class LitestreamMonitor {
       this.positionSinceMs = now;
     }
     metrics.litestreamReplicaStalledSeconds.set((now - this.positionSinceMs) / 1000);
+    if (reading.startTimeSeconds !== undefined) {
+      if (this.startTimeSeconds !== undefined && reading.startTimeSeconds !== this.startTimeSeconds) metrics.litestreamRestarts.inc();
+      this.startTimeSeconds = reading.startTimeSeconds;
+    }
   }
 }
 
@@ -80,6 +89,7 @@ export function readingFromExposition(text: string): LitestreamReading {
     syncErrors: sum('litestream_sync_error_count'),
     checkpointErrors: sum('litestream_checkpoint_error_count'),
     replicaPosition: index === undefined || offset === undefined ? undefined : `${index}/${offset}`,
+    startTimeSeconds: samples(text, 'process_start_time_seconds')[0],
   };
 }
 

@@ -1,11 +1,11 @@
 /**
- * The S3 stand-in's objects of one database, on its disk: the scenario deletes them as
- * a lifecycle rule or a mistaken `aws s3 rm --recursive` would, and watches what
+ * The S3 stand-in's objects of one database, on its disk: a test or chaos scenario deletes
+ * them as a lifecycle rule or a mistaken `aws s3 rm --recursive` would, and watches what
  * Litestream puts back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { S3Server } from '../../../testkit/standins/s3-server.js';
+import type { S3Server } from './s3-server.js';
 
 const OBJECT_SUFFIX = '._S3rver_object';
 
