@@ -10,7 +10,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { writeDatasetFile } from '../../testkit/dataset/file.js';
 import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startPlcDirectory } from '../../testkit/standins/plc-directory.js';
@@ -20,10 +19,10 @@ import { FEED_URI, feedIdentityEnv, registerUser } from '../../testkit/processes
 import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
 import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
-import { expectedLikes } from './support/expected-likes.js';
 import { megabytes } from './support/megabytes.js';
 import { waitQuiet } from './support/poll-waits.js';
-import { mountTmpfs, type TmpfsVolume } from './support/tmpfs-volume.js';
+import { withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
+import type { TmpfsVolume } from './support/tmpfs-volume.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
 
 const SIZES = {
@@ -41,19 +40,9 @@ export const diskFull: ChaosScenario = {
   inCi: true,
   async run(ctx) {
     const size = SIZES[ctx.size];
-    const dir = ctx.tempDir();
-
-    const streamFile = path.join(dir, 'stream.jsonl');
-    await writeDatasetFile(streamFile, { seed: 82, likes: size.likes, malformedShare: 0 });
-    const { likes: expected, lines } = expectedLikes(streamFile);
-    ctx.log(`${lines} lines, ${expected.length} live likes expected; mounting a ${VOLUME_MB} MB tmpfs`);
-
-    const volume = mountTmpfs(path.join(dir, 'volume'), VOLUME_MB);
-    try {
-      return await fillWhileIngesting(ctx, size, volume, streamFile, lines, expected);
-    } finally {
-      volume.unmount();
-    }
+    return withStreamOnTmpfs(ctx, { seed: 82, likes: size.likes }, VOLUME_MB, ({ volume, streamFile, lines, expected }) =>
+      fillWhileIngesting(ctx, size, volume, streamFile, lines, expected),
+    );
   },
 };
 

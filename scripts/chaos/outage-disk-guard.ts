@@ -10,7 +10,6 @@ import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { writeDatasetFile } from '../../testkit/dataset/file.js';
 import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
@@ -18,11 +17,11 @@ import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
 import { readPrimarySignals } from '../../src/replication/follower/copy-checks.js';
 import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
-import { expectedLikes } from './support/expected-likes.js';
 import { megabytes } from './support/megabytes.js';
 import { startPeakSampler } from './support/peak-sampler.js';
 import { waitQuiet } from './support/poll-waits.js';
-import { mountTmpfs, type TmpfsVolume } from './support/tmpfs-volume.js';
+import { withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
+import type { TmpfsVolume } from './support/tmpfs-volume.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
 
 const SIZES = {
@@ -40,17 +39,10 @@ export const outageDiskGuard: ChaosScenario = {
   inCi: true,
   async run(ctx) {
     const size = SIZES[ctx.size];
-    const dir = ctx.tempDir();
-    const streamFile = path.join(dir, 'stream.jsonl');
-    await writeDatasetFile(streamFile, { seed: 83, likes: size.likes, malformedShare: 0 });
-    const { likes: expected, lines } = expectedLikes(streamFile);
-    ctx.log(`${lines} lines, ${expected.length} live likes expected; a ${VOLUME_MB} MB tmpfs with the guard at ${GUARD_PERCENT} %`);
-    const volume = mountTmpfs(path.join(dir, 'volume'), VOLUME_MB);
-    try {
-      return await outageIntoGuard(ctx, size, volume, streamFile, lines, expected);
-    } finally {
-      volume.unmount();
-    }
+    ctx.log(`the guard at ${GUARD_PERCENT} % of a ${VOLUME_MB} MB volume`);
+    return withStreamOnTmpfs(ctx, { seed: 83, likes: size.likes }, VOLUME_MB, ({ volume, streamFile, lines, expected }) =>
+      outageIntoGuard(ctx, size, volume, streamFile, lines, expected),
+    );
   },
 };
 

@@ -66,7 +66,7 @@ export class Ingester {
   private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: IngesterDeps) {
-    const { config, log, metrics, storedCursor } = deps;
+    const { config, metrics, storedCursor } = deps;
     this.tracker = new CursorTracker(storedCursor, config.rewindSeconds * 1e6);
     this.source = deps.source;
     if (storedCursor.timeUs !== undefined) metrics.ingestCursorTimeUs.set(storedCursor.timeUs);
