@@ -69,6 +69,9 @@ async function fillWhileIngesting(
       JETSTREAM_URL: `${replay.url}/subscribe`,
       LITESTREAM_PATH: 'disk-full',
       LITESTREAM_MIN_CHECKPOINT_PAGES: String(MIN_CHECKPOINT_PAGES),
+      // The disk guard off: this checks what is behind it, writes failing on a disk that
+      // filled at once (outage-disk-guard checks the guard itself).
+      DISK_GUARD_PERCENT: '100',
       ...feedIdentityEnv(plc),
       LOG_LEVEL: 'info',
     };
