@@ -1,6 +1,7 @@
 /**
- * A map from non-negative int32 keys to int32 values, in two typed arrays: open
- * addressing, linear probing, at most half full.
+ * A map from non-negative integer keys (any safe integer: database ids pass 2^31) to
+ * int32 values, in two typed arrays: open addressing, linear probing, at most half full.
+ * A key is held whole, as a float64: 12 bytes a place.
  *
  * Why not an array indexed by the key: the keys are database ids, which are never
  * reused, so such an array grows with every id ever seen. This one grows with the
@@ -11,15 +12,18 @@ const EMPTY = -1;
 const MIN_BITS = 4;
 /** 2^32 / golden ratio: multiplicative (Fibonacci) hashing spreads sequential ids. */
 const FIBONACCI = 0x9e3779b1;
+/** Mixes a key's bits above 32 into its low word (any odd constant does). */
+const HIGH_MIX = 0x85ebca6b;
+const TWO_32 = 2 ** 32;
 
 export interface IntMapState {
-  keys: Int32Array;
+  keys: Float64Array;
   values: Int32Array;
   count: number;
 }
 
 export class IntMap {
-  private keys!: Int32Array;
+  private keys!: Float64Array;
   private values!: Int32Array;
   private shift = 0;
   private mask = 0;
@@ -49,7 +53,7 @@ export class IntMap {
     const { keys } = this;
     let i = this.home(key);
     for (; keys[i] !== EMPTY; i = (i + 1) & this.mask) if (keys[i] === key) return this.values[i]!;
-    if (!(key >= 0 && key <= 0x7fffffff && Number.isInteger(key))) throw new RangeError(`IntMap key ${key}: not a non-negative int32`);
+    if (!(key >= 0 && Number.isSafeInteger(key))) throw new RangeError(`IntMap key ${key}: not a non-negative safe integer`);
     keys[i] = key;
     this.values[i] = value;
     if (++this.count * 2 > keys.length) this.rehash(this.bits() + 1);
@@ -105,7 +109,9 @@ export class IntMap {
   }
 
   private home(key: number): number {
-    return Math.imul(key, FIBONACCI) >>> this.shift;
+    // `>>> 0` keeps the low 32 bits of any safe integer; keys below 2^32 hash as they always did.
+    const high = (key / TWO_32) | 0;
+    return Math.imul((key >>> 0) ^ Math.imul(high, HIGH_MIX), FIBONACCI) >>> this.shift;
   }
 
   private bits(): number {
@@ -113,7 +119,7 @@ export class IntMap {
   }
 
   private allocate(bits: number): void {
-    this.keys = new Int32Array(1 << bits).fill(EMPTY);
+    this.keys = new Float64Array(1 << bits).fill(EMPTY);
     this.values = new Int32Array(1 << bits);
     this.shift = 32 - bits;
     this.mask = (1 << bits) - 1;

@@ -8,8 +8,8 @@ import { IntMap } from '../graph/int-map.js';
  */
 export class Accumulator {
   private readonly indexOf = new IntMap();
-  private ids = new Int32Array(1024);
-  private sums = new Float64Array(1024);
+  private ids: Float64Array = new Float64Array(1024);
+  private sums: Float64Array = new Float64Array(1024);
   private count = 0;
 
   add(id: number, value: number): void {
@@ -56,8 +56,8 @@ export class Accumulator {
   }
 }
 
-function resized<T extends Float64Array | Int32Array>(array: T, size: number): T {
-  const next = new (array.constructor as new (n: number) => T)(size);
+function resized(array: Float64Array, size: number): Float64Array {
+  const next = new Float64Array(size);
   next.set(array);
   return next;
 }
