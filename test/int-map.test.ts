@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IntMap } from '../src/feed/graph/int-map.js';
+import { IntMap, NO_KEY } from '../src/feed/graph/int-map.js';
 import { seeded } from '../testkit/random.js';
 
 describe('IntMap', () => {
@@ -28,7 +28,7 @@ describe('IntMap', () => {
       }
       expect(map.size).toBe(model.size);
     }
-    for (const [key, value] of model) expect(map.get(key)).toBe(value);
+    for (const [key, value] of model) expect([map.get(key), map.keyOf(value)]).toEqual([value, key]);
   });
 
   it('never finds a negative key, and refuses to add one, a non-integer or one past the safe integers', () => {
@@ -52,13 +52,22 @@ describe('IntMap', () => {
     expect([map.get(7), map.get(2 ** 32 + 7), map.get(2 ** 33 + 7)]).toEqual([0, -1, 5]);
   });
 
-  it('grows with the entries it holds, not with the keys', () => {
+  it('grows with the entries it holds, not with the keys: values are dense, and free again once their key goes', () => {
     const map = new IntMap();
     for (let k = 0; k < 100_000; k++) {
-      map.getOrAdd(2_000_000_000 - k, k);
       if (k >= 1000) map.delete(2_000_000_000 - (k - 1000)); // at most 1,000 held at once
+      map.getOrAdd(2_000_000_000 - k, k % 1000);
     }
     expect(map.size).toBe(1000);
-    expect(map.bytes()).toBeLessThanOrEqual(4096 * 8);
+    expect([map.keyOf(5), map.keyOf(1000)]).toEqual([2_000_000_000 - 99_005, NO_KEY]);
+    // 2,048 places of 4 bytes, and 1,024 keys of 8.
+    expect(map.bytes()).toBe(2048 * 4 + 1024 * 8);
+  });
+
+  it('refuses a value another key holds', () => {
+    const map = new IntMap();
+    map.getOrAdd(10, 3);
+    expect(() => map.getOrAdd(11, 3)).toThrow(/value 3 is held by key 10/);
+    expect([map.get(10), map.get(11), map.size]).toEqual([3, -1, 1]);
   });
 });

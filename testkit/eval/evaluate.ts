@@ -216,10 +216,24 @@ class CountingView implements GraphView {
     return touched;
   }
 
+  readPostRowsOfActor(actor: number, max: number, out: LikeList, limits?: ReadLimits): number {
+    const touched = this.graph.readPostRowsOfActor(actor, max, out, limits);
+    this.touched += touched;
+    return touched;
+  }
+
   readLikersOfPost(post: number, max: number, out: LikeList, limits?: ReadLimits): number {
     const touched = this.graph.readLikersOfPost(post, max, out, limits);
     this.touched += touched;
     return touched;
+  }
+
+  likesOfPostRow(row: number): number {
+    return this.graph.likesOfPostRow(row);
+  }
+
+  postIdOfRow(row: number): number {
+    return this.graph.postIdOfRow(row);
   }
 
   likesOfActor(actor: number): number {

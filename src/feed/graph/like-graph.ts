@@ -28,7 +28,7 @@
  * a row of its own per-post arrays found through an IntMap (whole ids as keys); the
  * first like brings the post in (with its author and whether it is deleted), and when
  * its last like goes, the row is free for another post. Slots and lists name a post by
- * its row; a read turns rows back into post ids (postOfRow), so callers only ever see
+ * its row; a read turns rows back into post ids (the IntMap keeps each row's id), so callers only ever see
  * database ids. A row read that way is right: a like is live only while its post holds
  * the row. A post whose likes were all pruned while frozen keeps its row until the
  * next compaction (or its next like), but reads as not held.
@@ -38,7 +38,7 @@
 import { BY_ACTOR, CompactionBuild, type CompactionHost, type Direction, type VisitLike } from './compaction-build.js';
 import type { CompactLists } from './compact-lists.js';
 import { ChunkTable } from './chunk-table.js';
-import { IntMap, type IntMapState } from './int-map.js';
+import { IntMap, type IntMapState, NO_KEY } from './int-map.js';
 import { LikeStamps, type LikeStampsState } from './like-stamps.js';
 
 const CHUNK_SIZE = 1 << 16;
@@ -56,9 +56,8 @@ const POST_ROW = 7;
 const DEAD = 0;
 /** Bytes per actor id: head link, count, inactive flag. */
 const ACTOR_BYTES = 8 + 4 + 1;
-/** Bytes per post row: head link, count, author, flags, post id (float64: post ids pass 2^31). */
-const POST_ROW_BYTES = 8 + 4 + 4 + 1 + 8;
-const NO_POST = -1;
+/** Bytes per post row: head link, count, author, flags (its post id is postRows', counted there). */
+const POST_ROW_BYTES = 8 + 4 + 4 + 1;
 /** The highest actor id the int32 arrays hold (2^31 accounts would take 28 GB of them anyway). */
 export const MAX_ACTOR_ID = 0x7fff_ffff;
 
@@ -134,7 +133,6 @@ export interface LikeGraphState {
   postLikes: Int32Array<ArrayBuffer>;
   postAuthor: Int32Array<ArrayBuffer>;
   postFlags: Uint8Array<ArrayBuffer>;
-  postOfRow: Float64Array<ArrayBuffer>;
   freeRows: Int32Array<ArrayBuffer>;
   freeRowCount: number;
   rowsUsed: number;
@@ -163,14 +161,12 @@ export class LikeGraph {
   private actorHead = new Float64Array(1024);
   private actorLikes = new Int32Array(1024);
   private actorInactive = new Uint8Array(1024);
-  /** Post id → its row in the per-post arrays, for the posts with live likes. */
+  /** Post id → its row in the per-post arrays, for the posts with live likes; and each row's post (NO_KEY: free). */
   private postRows = new IntMap();
   private postHead = new Float64Array(1024);
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
   private postFlags = new Uint8Array(1024);
-  /** The post of each row in use; NO_POST for a free row. */
-  private postOfRow = new Float64Array(1024).fill(NO_POST);
   /** Rows freed by posts whose last like went, reused before new ones. */
   private freeRows = new Int32Array(1024);
   private freeRowCount = 0;
@@ -325,8 +321,26 @@ export class LikeGraph {
    * `max`. Returns how many entries were looked at (the work done).
    */
   readLikesOfActor(actor: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
-    out.length = 0;
-    return actor < this.actorHead.length ? this.read(this.actorHead[actor]!, PREV_BY_ACTOR, POST_ROW, this.byActor, actor, max, out, limits) : 0;
+    return this.readActor(actor, max, out, limits, this.postRows.keys);
+  }
+
+  /**
+   * As readLikesOfActor, but each post as its row (see likesOfPostRow, postIdOfRow): for
+   * a ranking, which looks its candidates up by row instead of hashing their ids. A row
+   * names the post only until the graph changes.
+   */
+  readPostRowsOfActor(actor: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
+    return this.readActor(actor, max, out, limits, undefined);
+  }
+
+  /** The live likes (or more, as likesOfPost) of the post in a row read by readPostRowsOfActor. */
+  likesOfPostRow(row: number): number {
+    return this.postLikes[row]!;
+  }
+
+  /** The post id of a row read by readPostRowsOfActor. */
+  postIdOfRow(row: number): number {
+    return this.postRows.keyOf(row);
   }
 
   /** Reads a post's live likers into `out` (actors and times), newest first; as above. */
@@ -336,11 +350,17 @@ export class LikeGraph {
     return row >= 0 ? this.read(this.postHead[row]!, PREV_BY_POST, ACTOR, this.byPost, row, max, out, limits) : 0;
   }
 
+  /** An actor's list, with each post's row turned into its id through `postOf`, or not. */
+  private readActor(actor: number, max: number, out: LikeList, limits: ReadLimits, postOf: Float64Array | undefined): number {
+    out.length = 0;
+    return actor < this.actorHead.length ? this.read(this.actorHead[actor]!, PREV_BY_ACTOR, POST_ROW, this.byActor, actor, max, out, limits, postOf) : 0;
+  }
+
   /**
    * One list: through the links (word `link`, reporting int word `other`) down to the
    * compacted likes, then on through the compacted list of `key` (an actor, or a post's
-   * row), whose entries take their time and liveness from the stamps. Post rows (the
-   * other side of an actor's list) are reported as their post ids.
+   * row), whose entries take their time and liveness from the stamps. With `postOf`,
+   * what is reported (post rows) is turned into post ids.
    */
   private read(
     head: number,
@@ -351,6 +371,7 @@ export class LikeGraph {
     max: number,
     out: LikeList,
     limits: ReadLimits,
+    postOf?: Float64Array,
   ): number {
     const notBeforeS = limits.notBeforeS ?? 0;
     const atLeast = limits.atLeast ?? 0;
@@ -359,7 +380,6 @@ export class LikeGraph {
     const floorId = this.floor;
     let ids: Float64Array = out.ids;
     let times: Uint32Array = out.timesS;
-    const postOf = other === POST_ROW ? this.postOfRow : undefined;
     let count = 0;
     let touched = 0;
     let id = head;
@@ -445,8 +465,8 @@ export class LikeGraph {
       this.actorLikes[a] = Math.min(this.actorLikes[a]!, byActor.lengthOf(a) + young.actors[a]!);
     }
     for (let row = 0; row < young.postRows.length; row++) {
-      const post = this.postOfRow[row]!;
-      if (post === NO_POST) continue;
+      const post = this.postRows.keyOf(row);
+      if (post === NO_KEY) continue;
       const likes = Math.min(this.postLikes[row]!, byPost.lengthOf(row) + young.postRows[row]!);
       this.postLikes[row] = likes;
       if (likes === 0) this.releaseRow(post, row);
@@ -482,8 +502,8 @@ export class LikeGraph {
    * reading the newest N likes needs N <= the `keepNewest` its compactions use.
    */
   forEachLikeSince(afterId: number, visit: (post: number, actor: number, timeS: number) => void): void {
-    const { postOfRow } = this;
-    this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, row, timeS) => visit(postOfRow[row]!, actor, timeS));
+    const postOf = this.postRows.keys;
+    this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, row, timeS) => visit(postOf[row]!, actor, timeS));
   }
 
   /** Bytes held by the typed arrays, a compaction's under way included: the figure the memory target is about. */
@@ -522,7 +542,6 @@ export class LikeGraph {
       postLikes: this.postLikes,
       postAuthor: this.postAuthor,
       postFlags: this.postFlags,
-      postOfRow: this.postOfRow,
       freeRows: this.freeRows,
       freeRowCount: this.freeRowCount,
       rowsUsed: this.rowsUsed,
@@ -563,7 +582,6 @@ export class LikeGraph {
     this.postLikes = state.postLikes;
     this.postAuthor = state.postAuthor;
     this.postFlags = state.postFlags;
-    this.postOfRow = state.postOfRow;
     this.freeRows = state.freeRows;
     this.freeRowCount = state.freeRowCount;
     this.rowsUsed = state.rowsUsed;
@@ -618,7 +636,7 @@ export class LikeGraph {
     const slotActor = chunk.ints[n + ACTOR]!;
     const row = chunk.ints[n + POST_ROW]!;
     // A live like's post holds the row (rows are freed only once their likes are all gone).
-    const slotPost = this.postOfRow[row]!;
+    const slotPost = this.postRows.keyOf(row);
     if ((actor !== undefined && actor !== slotActor) || (post !== undefined && post !== slotPost)) {
       throw new Error(`removeLike ${id}: the like is actor ${slotActor} on post ${slotPost}, not actor ${actor} on post ${post}`);
     }
@@ -673,7 +691,7 @@ export class LikeGraph {
     const free = this.freeRowCount > 0 ? this.freeRows[this.freeRowCount - 1]! : this.rowsUsed;
     const row = this.postRows.getOrAdd(post, free);
     if (row !== free) {
-      if (this.postHead[row]! <= this.floor) this.startRow(row, post, author, gone);
+      if (this.postHead[row]! <= this.floor) this.startRow(row, author, gone);
       return row;
     }
     if (this.freeRowCount > 0) this.freeRowCount--;
@@ -681,22 +699,20 @@ export class LikeGraph {
       this.rowsUsed++;
       if (row === this.postHead.length) this.growRows();
     }
-    this.startRow(row, post, author, gone);
+    this.startRow(row, author, gone);
     return row;
   }
 
-  private startRow(row: number, post: number, author: number, gone: boolean): void {
+  private startRow(row: number, author: number, gone: boolean): void {
     this.postHead[row] = 0;
     this.postLikes[row] = 0;
     this.postAuthor[row] = author;
     this.postFlags[row] = gone ? POST_GONE : 0;
-    this.postOfRow[row] = post;
   }
 
   /** The post's last like went: its list is all dead likes, and its row can serve another post. */
   private releaseRow(post: number, row: number): void {
     this.postRows.delete(post);
-    this.postOfRow[row] = NO_POST;
     this.freeRows[this.freeRowCount++] = row;
   }
 
@@ -706,8 +722,6 @@ export class LikeGraph {
     this.postLikes = resized(this.postLikes, size);
     this.postAuthor = resized(this.postAuthor, size);
     this.postFlags = resized(this.postFlags, size);
-    this.postOfRow = resized(this.postOfRow, size);
-    this.postOfRow.fill(NO_POST, size / 2);
     this.freeRows = resized(this.freeRows, size);
   }
 }
@@ -720,7 +734,7 @@ function checkGraphState(state: LikeGraphState): void {
   const actors = state.actorHead.length;
   if (actors === 0 || state.actorLikes.length !== actors || state.actorInactive.length !== actors) fail(`actor arrays of ${actors}, ${state.actorLikes.length}, ${state.actorInactive.length}`);
   const rows = state.postHead.length;
-  for (const array of [state.postLikes, state.postAuthor, state.postFlags, state.postOfRow, state.freeRows]) {
+  for (const array of [state.postLikes, state.postAuthor, state.postFlags, state.freeRows]) {
     if (array.length !== rows) fail(`post row arrays of ${rows} and ${array.length}`);
   }
   if (rows === 0 || !(state.rowsUsed >= 0 && state.rowsUsed <= rows && state.freeRowCount >= 0 && state.freeRowCount <= state.rowsUsed)) {

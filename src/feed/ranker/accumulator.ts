@@ -7,8 +7,8 @@ import { IntMap } from '../graph/int-map.js';
  * those only grow. Reused across rankings.
  */
 export class Accumulator {
+  /** Id → its index; and each index's id. */
   private readonly indexOf = new IntMap();
-  private ids: Float64Array = new Float64Array(1024);
   private sums: Float64Array = new Float64Array(1024);
   private count = 0;
 
@@ -18,11 +18,7 @@ export class Accumulator {
       this.sums[index]! += value;
       return;
     }
-    if (index === this.ids.length) {
-      this.ids = resized(this.ids, index * 2);
-      this.sums = resized(this.sums, index * 2);
-    }
-    this.ids[index] = id;
+    if (index === this.sums.length) this.sums = resized(this.sums, index * 2);
     this.sums[index] = value;
     this.count++;
   }
@@ -33,7 +29,7 @@ export class Accumulator {
 
   /** The ids added since the last clear, in first-added order, and their sums. */
   idAt(index: number): number {
-    return this.ids[index]!;
+    return this.indexOf.keyOf(index);
   }
 
   sumAt(index: number): number {
@@ -52,7 +48,7 @@ export class Accumulator {
 
   /** Bytes held: what the largest ranking since start needed. */
   bytes(): number {
-    return this.indexOf.bytes() + this.ids.byteLength + this.sums.byteLength;
+    return this.indexOf.bytes() + this.sums.byteLength;
   }
 }
 

@@ -16,7 +16,16 @@ import { powerTable } from './power-table.js';
 
 export type GraphView = Pick<
   LikeGraph,
-  'readLikesOfActor' | 'readLikersOfPost' | 'likesOfActor' | 'likesOfPost' | 'isPostLive' | 'isActorActive' | 'postAuthorOf'
+  | 'readLikesOfActor'
+  | 'readPostRowsOfActor'
+  | 'readLikersOfPost'
+  | 'likesOfActor'
+  | 'likesOfPost'
+  | 'likesOfPostRow'
+  | 'postIdOfRow'
+  | 'isPostLive'
+  | 'isActorActive'
+  | 'postAuthorOf'
 >;
 
 /** Receives each contribution as the kernel makes it ("liked by 3 people who also liked X"). */
@@ -93,7 +102,12 @@ export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerPara
   return best(ids, sums, p.maxColikers);
 }
 
-/** Stages 3 and 4: what the co-likers liked recently, time-decayed, with a popularity penalty. */
+/**
+ * Stages 3 and 4: what the co-likers liked recently, time-decayed, with a popularity
+ * penalty. Summed by the posts' rows in the graph (the tens of thousands of candidates
+ * are then looked up by row, not by hashing their ids), turned into post ids before
+ * the ranking (ties go to the lower id).
+ */
 export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS: number, explain?: ExplainCollector): Weighted {
   scoreByPost.clear();
   const notBeforeS = nowS - p.candidateWindowHours * SECONDS_PER_HOUR;
@@ -102,16 +116,19 @@ export function candidates(graph: GraphView, c: Weighted, p: RankerParams, nowS:
   for (let k = 0; k < c.ids.length; k++) {
     const actor = c.ids[k]!;
     const weight = c.weights[k]!;
-    graph.readLikesOfActor(actor, p.candidateLikesPerColiker, list, { notBeforeS });
+    graph.readPostRowsOfActor(actor, p.candidateLikesPerColiker, list, { notBeforeS });
     for (let i = 0; i < list.length; i++) {
-      const post = list.ids[i]!;
+      const row = list.ids[i]!;
       const contribution = weight * decay(nowS - list.timesS[i]!, rate);
-      scoreByPost.add(post, contribution);
-      explain?.candidate(post, actor, contribution);
+      scoreByPost.add(row, contribution);
+      explain?.candidate(graph.postIdOfRow(row), actor, contribution);
     }
   }
   const { ids, sums } = entriesOf(scoreByPost);
-  for (let i = 0; i < ids.length; i++) sums[i] = sums[i]! / popularity.of(graph.likesOfPost(ids[i]!));
+  for (let i = 0; i < ids.length; i++) {
+    sums[i] = sums[i]! / popularity.of(graph.likesOfPostRow(ids[i]!));
+    ids[i] = graph.postIdOfRow(ids[i]!);
+  }
   return best(ids, sums, p.maxResults * CANDIDATE_HEADROOM);
 }
 
