@@ -74,8 +74,8 @@ const slotIndex = (id: number): number => id - chunkIndex(id) * CHUNK_SIZE;
 
 /**
  * The output of a list read, reused across reads: the ids on the other side (posts of
- * an actor, or likers of a post; float64, as post ids pass 2^31) and the like times,
- * newest first, in `length` entries.
+ * an actor, or their rows for readPostRowsOfActor, or likers of a post; float64, as post
+ * ids pass 2^31) and the like times, newest first, in `length` entries.
  */
 export class LikeList {
   ids = new Float64Array(256);
