@@ -11,7 +11,7 @@ const page = (atMs: number, user: number, preset: string, posts: number[]): Serv
   reqId: `r${atMs}`,
   user,
   preset,
-  posts: Int32Array.from(posts),
+  posts: Float64Array.from(posts),
   authors: Int32Array.from(posts, (post) => post + 1000),
 });
 

@@ -80,12 +80,12 @@ describe('PageCache', () => {
   it('forgets lists after their time and keeps at most its size', () => {
     let now = 0;
     const cache = new PageCache(1000, 2, () => now);
-    const a = cache.put(Int32Array.of(1), 'default');
+    const a = cache.put(Float64Array.of(1), 'default');
     now = 500;
-    const b = cache.put(Int32Array.of(2), 'default');
-    cache.put(Int32Array.of(3), 'default');
+    const b = cache.put(Float64Array.of(2), 'default');
+    cache.put(Float64Array.of(3), 'default');
     expect(cache.get(a)).toBeUndefined(); // pushed out by size
-    expect(cache.get(b)?.posts).toEqual(Int32Array.of(2));
+    expect(cache.get(b)?.posts).toEqual(Float64Array.of(2));
     now = 1600;
     expect(cache.get(b)).toBeUndefined(); // expired
   });

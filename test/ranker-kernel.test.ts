@@ -361,11 +361,18 @@ describe('ranker kernel: the order it gives on hand-built graphs', () => {
           visits += out.length;
           return out.length;
         },
+        readPostRowsOfActor: (actor, max, out, limits) => {
+          g.readPostRowsOfActor(actor, max, out, limits);
+          visits += out.length;
+          return out.length;
+        },
         readLikersOfPost: (post, max, out, limits) => {
           g.readLikersOfPost(post, max, out, limits);
           visits += out.length;
           return out.length;
         },
+        likesOfPostRow: (row) => g.likesOfPostRow(row),
+        postIdOfRow: (row) => g.postIdOfRow(row),
         likesOfActor: (a) => g.likesOfActor(a),
         likesOfPost: (q) => g.likesOfPost(q),
         isPostLive: (q) => g.isPostLive(q),

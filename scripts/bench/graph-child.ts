@@ -59,7 +59,7 @@ const rankings: string[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   users.forEach((user, u) => {
     const started = performance.now();
-    const ranked = rankForUser(graph, user, DEFAULT, nowS) as Int32Array | undefined;
+    const ranked = rankForUser(graph, user, DEFAULT, nowS) as Float64Array | Int32Array | undefined;
     times[u]!.push(performance.now() - started);
     if (round === 0) rankings.push(ranked ? Array.from(ranked.subarray(0, COMPARED_IDS)).join(',') : '-');
   });

@@ -40,7 +40,7 @@ export class FeedEngine {
   private readonly sync: GraphSync;
   private readonly lookup: SqliteFeedLookup;
   private readonly governor: PresetGovernor;
-  private popular: Int32Array = new Int32Array(0);
+  private popular: Float64Array = new Float64Array(0);
   /** Graph size at the last popular refresh. */
   private popularFromLikes = 0;
   /** Likes the budget dropped, as far as the metrics were told. */

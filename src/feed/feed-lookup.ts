@@ -72,7 +72,7 @@ export class SqliteFeedLookup implements FeedLookup {
   }
 
   /** URIs of the posts, in order; a post pruned since it was ranked is left out. */
-  postUris(posts: Int32Array): string[] {
+  postUris(posts: Iterable<number>): string[] {
     const uris: string[] = [];
     for (const id of posts) {
       const uri = this.postUri(id);

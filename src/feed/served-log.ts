@@ -16,7 +16,8 @@ export interface ServedPage {
   reqId: string;
   user: number;
   preset: string;
-  posts: Int32Array;
+  /** Post ids (float64: they pass 2^31). */
+  posts: Float64Array;
   /**
    * Each post's author, as of serving: the graph forgets a post once its last like
    * goes, and a show-less request must still find the author of what was served.

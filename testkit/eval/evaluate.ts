@@ -181,14 +181,14 @@ export function sampleUsers(users: number[], max: number, seed: number): number[
  * The popular list without the posts the user already liked: a slightly stronger
  * baseline than the list as served (which is the same for everyone).
  */
-function popularFor(graph: LikeGraph, user: number, popular: Int32Array): Int32Array {
+function popularFor(graph: LikeGraph, user: number, popular: Float64Array): Float64Array {
   const likes = new LikeList();
   graph.readLikesOfActor(user, Number.POSITIVE_INFINITY, likes);
   const liked = new Set(likes.ids.subarray(0, likes.length));
   return popular.filter((post) => !liked.has(post));
 }
 
-export function score(ranked: Int32Array, relevant: ReadonlySet<number>, k: number): { recall: number; ndcg: number } {
+export function score(ranked: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): { recall: number; ndcg: number } {
   if (relevant.size === 0) return { recall: 0, ndcg: 0 };
   let hits = 0;
   let dcg = 0;
@@ -216,10 +216,24 @@ class CountingView implements GraphView {
     return touched;
   }
 
+  readPostRowsOfActor(actor: number, max: number, out: LikeList, limits?: ReadLimits): number {
+    const touched = this.graph.readPostRowsOfActor(actor, max, out, limits);
+    this.touched += touched;
+    return touched;
+  }
+
   readLikersOfPost(post: number, max: number, out: LikeList, limits?: ReadLimits): number {
     const touched = this.graph.readLikersOfPost(post, max, out, limits);
     this.touched += touched;
     return touched;
+  }
+
+  likesOfPostRow(row: number): number {
+    return this.graph.likesOfPostRow(row);
+  }
+
+  postIdOfRow(row: number): number {
+    return this.graph.postIdOfRow(row);
   }
 
   likesOfActor(actor: number): number {

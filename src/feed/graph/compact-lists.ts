@@ -1,16 +1,17 @@
 /**
  * One direction of the like graph frozen into contiguous arrays: for each key (an
- * actor, or a post's row in the graph), the other side of its likes (posts, or
- * likers), newest first, in `start[key] .. start[key + 1]`.
+ * actor, or a post's row in the graph), the other side of its likes (the rows of its
+ * posts, or likers), newest first, in `start[key] .. start[key + 1]`.
  *
  * Why: following the linked lists costs a dependent cache miss per like, and a
  * ranking follows ~50,000 of them. Read from here, a list is one sequential scan.
  *
- * An entry is 8 bytes: the other side (int32) and the like's id as a uint32 offset
- * from `idBase` (the graph's floor when the lists were built). Its time and whether it
- * is still live are in the graph's stamps (like-stamps.ts). An entry whose id is at or
- * below the graph's floor is gone: pruned, or a hole (offset 0) left by a like removed
- * while the lists were being built.
+ * An entry is 8 bytes: the other side (int32: a post's row, never its id, which can
+ * pass 2^31) and the like's id as a uint32 offset from `idBase` (the graph's floor
+ * when the lists were built). Its time and whether it is still live are in the
+ * graph's stamps (like-stamps.ts). An entry whose id is at or below the graph's floor
+ * is gone: pruned, or a hole (offset 0) left by a like removed while the lists were
+ * being built.
  */
 export class CompactLists {
   constructor(

@@ -21,7 +21,7 @@ export const BY_POST = 1;
 export type Direction = typeof BY_ACTOR | typeof BY_POST;
 
 /** A like in a slot, oldest first: `postRow` is the row of its post in the graph. */
-export type VisitLike = (id: number, actor: number, post: number, timeS: number, postRow: number) => void;
+export type VisitLike = (id: number, actor: number, postRow: number, timeS: number) => void;
 
 /** What a compaction reads from and writes to: the graph. */
 export interface CompactionHost {
@@ -126,7 +126,7 @@ export class CompactionBuild {
   private countYoung(toId: number): void {
     const { actors, postRows } = this.young;
     // Keys past the arrays came in after they were made: all their likes are young.
-    this.host.forEachLikeInRange(this.youngThrough + 1, toId, (_id, actor, _post, _timeS, row) => {
+    this.host.forEachLikeInRange(this.youngThrough + 1, toId, (_id, actor, row) => {
       if (actor < actors.length) actors[actor]!++;
       if (row < postRows.length) postRows[row]!++;
     });
@@ -159,7 +159,8 @@ class DirectionBuild {
     private readonly throughId: number,
   ) {
     this.old = host.listsOf(key);
-    this.fromId = (this.old?.throughId ?? 0) + 1;
+    // Nothing at or below the floor is left to place (the first lists start at the graph's first like).
+    this.fromId = Math.max(this.old?.throughId ?? 0, host.floorId) + 1;
     this.nextId = this.fromId;
     this.idBase = host.floorId;
     if (throughId - this.idBase > MAX_OFFSET) throw new Error(`compaction: like ids span more than 2^32 above the floor (${this.idBase} to ${throughId})`);
@@ -220,7 +221,7 @@ class DirectionBuild {
         ? (_id, actor) => {
             if (actor < youngCount.length) youngCount[actor]!++;
           }
-        : (_id, _actor, _post, _timeS, row) => {
+        : (_id, _actor, row) => {
             if (row < youngCount.length) youngCount[row]!++;
           };
     this.host.forEachLikeInRange(fromId, toId, visit);
@@ -285,7 +286,7 @@ class DirectionBuild {
       idOffset[at] = id - idBase;
     };
     const visit: VisitLike =
-      this.key === BY_ACTOR ? (id, actor, post) => place(actor, post, id) : (id, actor, _post, _timeS, row) => place(row, actor, id);
+      this.key === BY_ACTOR ? (id, actor, row) => place(actor, row, id) : (id, actor, row) => place(row, actor, id);
     this.host.forEachLikeInRange(fromId, toId, visit);
   }
 }

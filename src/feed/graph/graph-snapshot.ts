@@ -23,7 +23,8 @@ import { endianness } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 
-export const SNAPSHOT_VERSION = 1;
+/** 2: post ids held whole (float64, in the post map) and posts named by row in slots and lists, so ids can pass 2^31. */
+export const SNAPSHOT_VERSION = 2;
 const MAGIC = Buffer.from('LIKEGRPH', 'latin1');
 const PREAMBLE_BYTES = 16;
 const TRAILER_BYTES = 4;

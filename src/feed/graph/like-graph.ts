@@ -3,9 +3,9 @@
  *
  * Young likes (the newest; GraphSync keeps at least 400,000 of them) each have a
  * 32-byte slot numbered by its `likes.id`, in chunks of 65,536: two links (float64:
- * like ids pass 2^31 within weeks), then actor, post, time and the post's row. The
- * links run two lists through the slots, newest first: one per actor (the posts it
- * liked) and one per post (its likers). Appending is O(1).
+ * like ids pass 2^31 within weeks), then actor, time and the post's row (one word is
+ * spare). The links run two lists through the slots, newest first: one per actor (the
+ * posts it liked) and one per post (its likers). Appending is O(1).
  *
  * A compaction (compaction-build.ts) freezes every like so far into contiguous lists
  * per actor and per post (compact-lists.ts, 8 bytes a like each way), and their
@@ -20,17 +20,25 @@
  * counts stay high until the next compaction brings them down; they are never below
  * the key's live likes, and a key whose newest like is pruned counts 0.
  *
- * Actors are indexed by their database id (accounts are never pruned). Posts are not:
- * post ids are never reused, so arrays indexed by them would grow with every post ever
- * seen. The graph holds a post while it has live likes, in a row of its own per-post
- * arrays found through an IntMap; the first like brings the post in (with its author
- * and whether it is deleted), and when its last like goes, the row is free for
- * another post. A post whose likes were all pruned while frozen keeps its row until
- * the next compaction (or its next like), but reads as not held.
+ * Actors are indexed by their database id: `actors.id` is a plain rowid (not
+ * AUTOINCREMENT, and accounts are never deleted), so ids count the accounts ever seen
+ * and stay dense; they are held as int32, up to MAX_ACTOR_ID. Posts are not: post ids
+ * are AUTOINCREMENT over every post ever seen, so they pass 2^31 and arrays indexed by
+ * them would grow with every post. The graph holds a post while it has live likes, in
+ * a row of its own per-post arrays found through an IntMap (whole ids as keys); the
+ * first like brings the post in (with its author and whether it is deleted), and when
+ * its last like goes, the row is free for another post. Slots and lists name a post by
+ * its row; a read turns rows back into post ids (the IntMap keeps each row's id), so callers only ever see
+ * database ids. A row read that way is right: a like is live only while its post holds
+ * the row. A post whose likes were all pruned while frozen keeps its row until the
+ * next compaction (or its next like), but reads as not held.
+ *
+ * Like and post ids may be any safe integer (below 2^53), as better-sqlite3 returns them.
  */
 import { BY_ACTOR, CompactionBuild, type CompactionHost, type Direction, type VisitLike } from './compaction-build.js';
 import type { CompactLists } from './compact-lists.js';
-import { IntMap, type IntMapState } from './int-map.js';
+import { ChunkTable } from './chunk-table.js';
+import { IntMap, type IntMapState, NO_KEY } from './int-map.js';
 import { LikeStamps, type LikeStampsState } from './like-stamps.js';
 
 const CHUNK_SIZE = 1 << 16;
@@ -39,19 +47,19 @@ const SLOT_BYTES = 32;
 const F64_PER_SLOT = SLOT_BYTES / 8;
 const PREV_BY_ACTOR = 0;
 const PREV_BY_POST = 1;
-/** 32-bit words of a slot: after the two links, actor, post, time (seconds, unsigned) and post row. */
+/** 32-bit words of a slot: after the two links, actor, a spare word, time (seconds, unsigned) and post row. */
 const I32_PER_SLOT = SLOT_BYTES / 4;
 const ACTOR = 4;
-const POST = 5;
 const TIME = 6;
 const POST_ROW = 7;
 /** A like whose slot time is 0 is gone (unliked or pruned), or never came. */
 const DEAD = 0;
 /** Bytes per actor id: head link, count, inactive flag. */
 const ACTOR_BYTES = 8 + 4 + 1;
-/** Bytes per post row: head link, count, author, flags, post id. */
-const POST_ROW_BYTES = 8 + 4 + 4 + 1 + 4;
-const NO_POST = -1;
+/** Bytes per post row: head link, count, author, flags (its post id is postRows', counted there). */
+const POST_ROW_BYTES = 8 + 4 + 4 + 1;
+/** The highest actor id the int32 arrays hold (2^31 accounts would take 28 GB of them anyway). */
+export const MAX_ACTOR_ID = 0x7fff_ffff;
 
 /** Three views of one chunk's buffer. */
 interface Chunk {
@@ -66,15 +74,16 @@ const slotIndex = (id: number): number => id - chunkIndex(id) * CHUNK_SIZE;
 
 /**
  * The output of a list read, reused across reads: the ids on the other side (posts of
- * an actor, or likers of a post) and the like times, newest first, in `length` entries.
+ * an actor, or their rows for readPostRowsOfActor, or likers of a post; float64, as post
+ * ids pass 2^31) and the like times, newest first, in `length` entries.
  */
 export class LikeList {
-  ids = new Int32Array(256);
+  ids = new Float64Array(256);
   timesS = new Uint32Array(256);
   length = 0;
 
   /** Doubles the room, keeping the entries; returns the new arrays. */
-  grow(): [Int32Array, Uint32Array] {
+  grow(): [Float64Array, Uint32Array] {
     this.ids = resized(this.ids, this.ids.length * 2);
     this.timesS = resized(this.timesS, this.timesS.length * 2);
     return [this.ids, this.timesS];
@@ -124,15 +133,13 @@ export interface LikeGraphState {
   postLikes: Int32Array<ArrayBuffer>;
   postAuthor: Int32Array<ArrayBuffer>;
   postFlags: Uint8Array<ArrayBuffer>;
-  postOfRow: Int32Array<ArrayBuffer>;
   freeRows: Int32Array<ArrayBuffer>;
   freeRowCount: number;
   rowsUsed: number;
 }
 
 export class LikeGraph {
-  private chunks: Array<Chunk | undefined> = [];
-  private slotChunks = 0;
+  private chunks = new ChunkTable<Chunk>();
   /** Chunks below this one are all freed. */
   private firstChunk = 0;
   /** Likes from this id up (and above the floor) have slots; older ones have none. */
@@ -154,14 +161,12 @@ export class LikeGraph {
   private actorHead = new Float64Array(1024);
   private actorLikes = new Int32Array(1024);
   private actorInactive = new Uint8Array(1024);
-  /** Post id → its row in the per-post arrays, for the posts with live likes. */
+  /** Post id → its row in the per-post arrays, for the posts with live likes; and each row's post (NO_KEY: free). */
   private postRows = new IntMap();
   private postHead = new Float64Array(1024);
   private postLikes = new Int32Array(1024);
   private postAuthor = new Int32Array(1024);
   private postFlags = new Uint8Array(1024);
-  /** The post of each row in use; NO_POST for a free row. */
-  private postOfRow = new Int32Array(1024).fill(NO_POST);
   /** Rows freed by posts whose last like went, reused before new ones. */
   private freeRows = new Int32Array(1024);
   private freeRowCount = 0;
@@ -202,6 +207,12 @@ export class LikeGraph {
    */
   addLike(id: number, actor: number, post: number, timeS: number, author = 0, postGone = false): void {
     if (id <= this.maxId) throw new Error(`like ${id} arrived after ${this.maxId}`);
+    // The first like: none below it will come, so stamps and slots start here, not at id 1
+    // (a database's lowest like id is past 2^31 after months: stamping up to it would take GBs).
+    if (this.maxId === 0 && id - 1 > this.floor) {
+      this.floor = id - 1;
+      this.stamps.pruneThrough(this.floor);
+    }
     this.ensureActor(actor);
     this.ensureActor(author);
     const row = this.rowOfNewLike(post, author, postGone);
@@ -212,7 +223,6 @@ export class LikeGraph {
     const f = slotIndex(id) * F64_PER_SLOT;
     const n = slotIndex(id) * I32_PER_SLOT;
     chunk.ints[n + ACTOR] = actor;
-    chunk.ints[n + POST] = post;
     chunk.ints[n + POST_ROW] = row;
     chunk.times[n + TIME] = timeS;
     chunk.links[f + PREV_BY_ACTOR] = this.actorHead[actor]!;
@@ -257,7 +267,7 @@ export class LikeGraph {
     }
     for (let like = Math.max(this.floor + 1, this.youngFrom); like <= through; like++) {
       // A first prune after a load can start far below the first chunk: jump over holes.
-      if (!this.chunks[chunkIndex(like)]) {
+      if (!this.chunks.get(chunkIndex(like))) {
         like = (chunkIndex(like) + 1) * CHUNK_SIZE - 1;
         continue;
       }
@@ -311,8 +321,26 @@ export class LikeGraph {
    * `max`. Returns how many entries were looked at (the work done).
    */
   readLikesOfActor(actor: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
-    out.length = 0;
-    return actor < this.actorHead.length ? this.read(this.actorHead[actor]!, PREV_BY_ACTOR, POST, this.byActor, actor, max, out, limits) : 0;
+    return this.readActor(actor, max, out, limits, this.postRows.keys);
+  }
+
+  /**
+   * As readLikesOfActor, but each post as its row (see likesOfPostRow, postIdOfRow): for
+   * a ranking, which looks its candidates up by row instead of hashing their ids. A row
+   * names the post only until the graph changes.
+   */
+  readPostRowsOfActor(actor: number, max: number, out: LikeList, limits: ReadLimits = {}): number {
+    return this.readActor(actor, max, out, limits, undefined);
+  }
+
+  /** The live likes (or more, as likesOfPost) of the post in a row read by readPostRowsOfActor. */
+  likesOfPostRow(row: number): number {
+    return this.postLikes[row]!;
+  }
+
+  /** The post id of a row read by readPostRowsOfActor. */
+  postIdOfRow(row: number): number {
+    return this.postRows.keyOf(row);
   }
 
   /** Reads a post's live likers into `out` (actors and times), newest first; as above. */
@@ -322,10 +350,17 @@ export class LikeGraph {
     return row >= 0 ? this.read(this.postHead[row]!, PREV_BY_POST, ACTOR, this.byPost, row, max, out, limits) : 0;
   }
 
+  /** An actor's list, with each post's row turned into its id through `postOf`, or not. */
+  private readActor(actor: number, max: number, out: LikeList, limits: ReadLimits, postOf: Float64Array | undefined): number {
+    out.length = 0;
+    return actor < this.actorHead.length ? this.read(this.actorHead[actor]!, PREV_BY_ACTOR, POST_ROW, this.byActor, actor, max, out, limits, postOf) : 0;
+  }
+
   /**
    * One list: through the links (word `link`, reporting int word `other`) down to the
    * compacted likes, then on through the compacted list of `key` (an actor, or a post's
-   * row), whose entries take their time and liveness from the stamps.
+   * row), whose entries take their time and liveness from the stamps. With `postOf`,
+   * what is reported (post rows) is turned into post ids.
    */
   private read(
     head: number,
@@ -336,19 +371,20 @@ export class LikeGraph {
     max: number,
     out: LikeList,
     limits: ReadLimits,
+    postOf?: Float64Array,
   ): number {
     const notBeforeS = limits.notBeforeS ?? 0;
     const atLeast = limits.atLeast ?? 0;
     const compactedThrough = compact?.throughId ?? 0;
     // Locals, not fields, inside the loops: this is the ranker's hot path.
     const floorId = this.floor;
-    let ids: Int32Array = out.ids;
+    let ids: Float64Array = out.ids;
     let times: Uint32Array = out.timesS;
     let count = 0;
     let touched = 0;
     let id = head;
     for (; id > floorId && id > compactedThrough && count < max; ) {
-      const chunk = this.chunks[chunkIndex(id)]!;
+      const chunk = this.chunks.get(chunkIndex(id))!;
       const slot = slotIndex(id);
       const n = slot * I32_PER_SLOT;
       touched++;
@@ -359,7 +395,8 @@ export class LikeGraph {
           return touched;
         }
         if (count === ids.length) [ids, times] = out.grow();
-        ids[count] = chunk.ints[n + other]!;
+        const key = chunk.ints[n + other]!;
+        ids[count] = postOf ? postOf[key]! : key;
         times[count++] = timeS;
       }
       id = chunk.links[slot * F64_PER_SLOT + link]!;
@@ -376,7 +413,8 @@ export class LikeGraph {
         if (timeS < 0) continue;
         if (timeS < notBeforeS && count >= atLeast) break;
         if (count === ids.length) [ids, times] = out.grow();
-        ids[count] = compact.other[j]!;
+        const key = compact.other[j]!;
+        ids[count] = postOf ? postOf[key]! : key;
         times[count++] = timeS;
       }
     }
@@ -427,8 +465,8 @@ export class LikeGraph {
       this.actorLikes[a] = Math.min(this.actorLikes[a]!, byActor.lengthOf(a) + young.actors[a]!);
     }
     for (let row = 0; row < young.postRows.length; row++) {
-      const post = this.postOfRow[row]!;
-      if (post === NO_POST) continue;
+      const post = this.postRows.keyOf(row);
+      if (post === NO_KEY) continue;
       const likes = Math.min(this.postLikes[row]!, byPost.lengthOf(row) + young.postRows[row]!);
       this.postLikes[row] = likes;
       if (likes === 0) this.releaseRow(post, row);
@@ -447,14 +485,14 @@ export class LikeGraph {
    */
   forEachLikeInRange(fromId: number, toId: number, visit: VisitLike): void {
     for (let id = Math.max(fromId, this.floor + 1, this.youngFrom); id <= Math.min(toId, this.maxId); id++) {
-      const chunk = this.chunks[chunkIndex(id)];
+      const chunk = this.chunks.get(chunkIndex(id));
       if (!chunk) {
         id = (chunkIndex(id) + 1) * CHUNK_SIZE - 1; // pruned or never used: jump to the next chunk
         continue;
       }
       const n = slotIndex(id) * I32_PER_SLOT;
       const timeS = chunk.times[n + TIME]!;
-      if (timeS !== DEAD) visit(id, chunk.ints[n + ACTOR]!, chunk.ints[n + POST]!, timeS, chunk.ints[n + POST_ROW]!);
+      if (timeS !== DEAD) visit(id, chunk.ints[n + ACTOR]!, chunk.ints[n + POST_ROW]!, timeS);
     }
   }
 
@@ -464,12 +502,13 @@ export class LikeGraph {
    * reading the newest N likes needs N <= the `keepNewest` its compactions use.
    */
   forEachLikeSince(afterId: number, visit: (post: number, actor: number, timeS: number) => void): void {
-    this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, post, timeS) => visit(post, actor, timeS));
+    const postOf = this.postRows.keys;
+    this.forEachLikeInRange(afterId + 1, this.maxId, (_id, actor, row, timeS) => visit(postOf[row]!, actor, timeS));
   }
 
   /** Bytes held by the typed arrays, a compaction's under way included: the figure the memory target is about. */
   memoryBytes(): number {
-    const slotBytes = this.slotChunks * CHUNK_SIZE * SLOT_BYTES;
+    const slotBytes = this.chunks.count * CHUNK_SIZE * SLOT_BYTES;
     const frozenBytes = this.stamps.bytes() + (this.byActor?.bytes() ?? 0) + (this.byPost?.bytes() ?? 0) + (this.building?.bytes() ?? 0);
     const postBytes = this.postHead.length * POST_ROW_BYTES + this.freeRows.byteLength + this.postRows.bytes();
     return slotBytes + frozenBytes + this.actorHead.length * ACTOR_BYTES + postBytes;
@@ -483,9 +522,7 @@ export class LikeGraph {
   exportState(): LikeGraphState {
     if (this.building) throw new Error('like graph state: a compaction is under way');
     const slotChunks: LikeGraphState['slotChunks'] = [];
-    this.chunks.forEach((chunk, index) => {
-      if (chunk) slotChunks.push({ index, links: chunk.links });
-    });
+    this.chunks.forEach((chunk, index) => slotChunks.push({ index, links: chunk.links }));
     return {
       slotChunks,
       firstChunk: this.firstChunk,
@@ -505,7 +542,6 @@ export class LikeGraph {
       postLikes: this.postLikes,
       postAuthor: this.postAuthor,
       postFlags: this.postFlags,
-      postOfRow: this.postOfRow,
       freeRows: this.freeRows,
       freeRowCount: this.freeRowCount,
       rowsUsed: this.rowsUsed,
@@ -522,12 +558,11 @@ export class LikeGraph {
     stamps.restoreState(state.stamps);
     const postRows = new IntMap();
     postRows.restoreState(state.postRows);
-    const chunks: Array<Chunk | undefined> = [];
+    const chunks = new ChunkTable<Chunk>();
     for (const { index, links } of state.slotChunks) {
-      chunks[index] = { links, ints: new Int32Array(links.buffer), times: new Uint32Array(links.buffer) };
+      chunks.set(index, { links, ints: new Int32Array(links.buffer), times: new Uint32Array(links.buffer) });
     }
     this.chunks = chunks;
-    this.slotChunks = state.slotChunks.length;
     this.firstChunk = state.firstChunk;
     this.youngFrom = state.youngFrom;
     this.slotsKeptFrom = state.youngFrom;
@@ -547,7 +582,6 @@ export class LikeGraph {
     this.postLikes = state.postLikes;
     this.postAuthor = state.postAuthor;
     this.postFlags = state.postFlags;
-    this.postOfRow = state.postOfRow;
     this.freeRows = state.freeRows;
     this.freeRowCount = state.freeRowCount;
     this.rowsUsed = state.rowsUsed;
@@ -589,18 +623,20 @@ export class LikeGraph {
   /** The time in a like's slot; 0 (DEAD) when it is gone or there is no slot. */
   private slotTime(id: number): number {
     if (id <= this.floor || id < this.youngFrom || id > this.maxId) return DEAD;
-    const chunk = this.chunks[chunkIndex(id)];
+    const chunk = this.chunks.get(chunkIndex(id));
     return chunk ? chunk.times[slotIndex(id) * I32_PER_SLOT + TIME]! : DEAD;
   }
 
   /** Unlikes or prunes a like in a slot; `actor` and `post`, when given, must be the slot's. */
   private removeYoung(id: number, actor?: number, post?: number): void {
-    const chunk = this.chunks[chunkIndex(id)];
+    const chunk = this.chunks.get(chunkIndex(id));
     if (!chunk) return;
     const n = slotIndex(id) * I32_PER_SLOT;
     if (chunk.times[n + TIME] === DEAD) return;
     const slotActor = chunk.ints[n + ACTOR]!;
-    const slotPost = chunk.ints[n + POST]!;
+    const row = chunk.ints[n + POST_ROW]!;
+    // A live like's post holds the row (rows are freed only once their likes are all gone).
+    const slotPost = this.postRows.keyOf(row);
     if ((actor !== undefined && actor !== slotActor) || (post !== undefined && post !== slotPost)) {
       throw new Error(`removeLike ${id}: the like is actor ${slotActor} on post ${slotPost}, not actor ${actor} on post ${post}`);
     }
@@ -608,7 +644,6 @@ export class LikeGraph {
     // A like a compaction in progress has stamped is dead there too.
     this.stamps.kill(id);
     this.actorLikes[slotActor]!--;
-    const row = chunk.ints[n + POST_ROW]!;
     if (--this.postLikes[row]! === 0) this.releaseRow(slotPost, row);
     this.liveLikes--;
   }
@@ -622,27 +657,26 @@ export class LikeGraph {
   /** Frees the slot chunks that hold no id above both the floor and the frozen likes. */
   private freeSlotChunks(): void {
     const firstKept = chunkIndex(Math.max(this.floor, this.youngFrom - 1) + 1);
-    for (let c = this.firstChunk; c < Math.min(firstKept, this.chunks.length); c++) {
-      if (this.chunks[c]) this.slotChunks--;
-      this.chunks[c] = undefined;
-    }
+    this.chunks.dropBelow(firstKept);
     this.firstChunk = Math.max(this.firstChunk, firstKept);
   }
 
   private chunkFor(id: number): Chunk {
     const c = chunkIndex(id);
-    let chunk = this.chunks[c];
+    let chunk = this.chunks.get(c);
     if (!chunk) {
       const buffer = new ArrayBuffer(CHUNK_SIZE * SLOT_BYTES);
       chunk = { links: new Float64Array(buffer), ints: new Int32Array(buffer), times: new Uint32Array(buffer) };
-      this.chunks[c] = chunk;
-      this.slotChunks++;
+      this.chunks.set(c, chunk);
     }
     return chunk;
   }
 
   private ensureActor(actor: number): void {
     if (actor < this.actorHead.length) return;
+    if (!(actor >= 0 && actor <= MAX_ACTOR_ID && Number.isInteger(actor))) {
+      throw new RangeError(`like graph: actor id ${actor} is past ${MAX_ACTOR_ID}, the most its int32 arrays hold`);
+    }
     const size = grow(this.actorHead.length, actor);
     this.actorHead = resized(this.actorHead, size);
     this.actorLikes = resized(this.actorLikes, size);
@@ -657,7 +691,7 @@ export class LikeGraph {
     const free = this.freeRowCount > 0 ? this.freeRows[this.freeRowCount - 1]! : this.rowsUsed;
     const row = this.postRows.getOrAdd(post, free);
     if (row !== free) {
-      if (this.postHead[row]! <= this.floor) this.startRow(row, post, author, gone);
+      if (this.postHead[row]! <= this.floor) this.startRow(row, author, gone);
       return row;
     }
     if (this.freeRowCount > 0) this.freeRowCount--;
@@ -665,22 +699,20 @@ export class LikeGraph {
       this.rowsUsed++;
       if (row === this.postHead.length) this.growRows();
     }
-    this.startRow(row, post, author, gone);
+    this.startRow(row, author, gone);
     return row;
   }
 
-  private startRow(row: number, post: number, author: number, gone: boolean): void {
+  private startRow(row: number, author: number, gone: boolean): void {
     this.postHead[row] = 0;
     this.postLikes[row] = 0;
     this.postAuthor[row] = author;
     this.postFlags[row] = gone ? POST_GONE : 0;
-    this.postOfRow[row] = post;
   }
 
   /** The post's last like went: its list is all dead likes, and its row can serve another post. */
   private releaseRow(post: number, row: number): void {
     this.postRows.delete(post);
-    this.postOfRow[row] = NO_POST;
     this.freeRows[this.freeRowCount++] = row;
   }
 
@@ -690,8 +722,6 @@ export class LikeGraph {
     this.postLikes = resized(this.postLikes, size);
     this.postAuthor = resized(this.postAuthor, size);
     this.postFlags = resized(this.postFlags, size);
-    this.postOfRow = resized(this.postOfRow, size);
-    this.postOfRow.fill(NO_POST, size / 2);
     this.freeRows = resized(this.freeRows, size);
   }
 }
@@ -704,7 +734,7 @@ function checkGraphState(state: LikeGraphState): void {
   const actors = state.actorHead.length;
   if (actors === 0 || state.actorLikes.length !== actors || state.actorInactive.length !== actors) fail(`actor arrays of ${actors}, ${state.actorLikes.length}, ${state.actorInactive.length}`);
   const rows = state.postHead.length;
-  for (const array of [state.postLikes, state.postAuthor, state.postFlags, state.postOfRow, state.freeRows]) {
+  for (const array of [state.postLikes, state.postAuthor, state.postFlags, state.freeRows]) {
     if (array.length !== rows) fail(`post row arrays of ${rows} and ${array.length}`);
   }
   if (rows === 0 || !(state.rowsUsed >= 0 && state.rowsUsed <= rows && state.freeRowCount >= 0 && state.freeRowCount <= state.rowsUsed)) {

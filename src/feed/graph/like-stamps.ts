@@ -13,6 +13,8 @@
  * Stamps live in chunks of 65,536 ids, freed once the floor (the prune watermark)
  * passes them.
  */
+import { ChunkTable } from './chunk-table.js';
+
 const CHUNK_BITS = 16;
 const CHUNK_IDS = 1 << CHUNK_BITS;
 const BLOCK_BITS = 12;
@@ -43,7 +45,7 @@ export interface LikeStampsState {
 export type TimeOfLike = (id: number) => number;
 
 export class LikeStamps {
-  private chunks: Array<StampChunk | undefined> = [];
+  private chunks = new ChunkTable<StampChunk>();
   /** Ids above the floor and at or below this have a stamp. */
   private through = 0;
   private floor = 0;
@@ -54,14 +56,14 @@ export class LikeStamps {
 
   /** The stamp of an id in (floor, stampedThrough]: DEAD_STAMP bit, then the block value. */
   stampOf(id: number): number {
-    const chunk = this.chunks[chunkIndex(id)];
+    const chunk = this.chunks.get(chunkIndex(id));
     return chunk ? chunk.stamps[id - chunkIndex(id) * CHUNK_IDS]! : DEAD_STAMP;
   }
 
   /** The time of a stamped like, or -1 when it is dead: one look-up, for the read loop. */
   timeIfLive(id: number): number {
     const c = chunkIndex(id);
-    const chunk = this.chunks[c];
+    const chunk = this.chunks.get(c);
     if (!chunk) return -1;
     const slot = id - c * CHUNK_IDS;
     const stamp = chunk.stamps[slot]!;
@@ -73,7 +75,7 @@ export class LikeStamps {
   /** The time of a live frozen like (its stamp decoded). */
   timeOf(id: number): number {
     const c = chunkIndex(id);
-    const chunk = this.chunks[c]!;
+    const chunk = this.chunks.get(c)!;
     const slot = id - c * CHUNK_IDS;
     const block = slot >> BLOCK_BITS;
     return chunk.base[block]! + (chunk.stamps[slot]! & VALUE_MASK) * chunk.scale[block]!;
@@ -83,7 +85,7 @@ export class LikeStamps {
   kill(id: number): boolean {
     if (id <= this.floor || id > this.through) return false;
     const c = chunkIndex(id);
-    const chunk = this.chunks[c];
+    const chunk = this.chunks.get(c);
     if (!chunk) return false;
     const slot = id - c * CHUNK_IDS;
     if (chunk.stamps[slot]! & DEAD_STAMP) return false;
@@ -97,7 +99,7 @@ export class LikeStamps {
     const from = Math.max(fromId, this.floor + 1);
     const to = Math.min(toId, this.through);
     for (let c = chunkIndex(from); c <= chunkIndex(to) && from <= to; c++) {
-      const chunk = this.chunks[c];
+      const chunk = this.chunks.get(c);
       if (!chunk) continue;
       const first = Math.max(from, c * CHUNK_IDS) - c * CHUNK_IDS;
       const last = Math.min(to, c * CHUNK_IDS + CHUNK_IDS - 1) - c * CHUNK_IDS;
@@ -128,33 +130,30 @@ export class LikeStamps {
   /** Everything at or below `floorId` is pruned: frees whole chunks. */
   pruneThrough(floorId: number): void {
     this.floor = Math.max(this.floor, floorId);
-    const firstKept = chunkIndex(this.floor + 1);
-    for (let c = 0; c < Math.min(firstKept, this.chunks.length); c++) this.chunks[c] = undefined;
+    this.chunks.dropBelow(chunkIndex(this.floor + 1));
   }
 
   bytes(): number {
     let bytes = 0;
-    for (const chunk of this.chunks) if (chunk) bytes += CHUNK_IDS * STAMP_BYTES + chunk.base.byteLength + chunk.scale.byteLength;
+    this.chunks.forEach((chunk) => (bytes += CHUNK_IDS * STAMP_BYTES + chunk.base.byteLength + chunk.scale.byteLength));
     return bytes;
   }
 
   /** The chunks as they are (no copy). */
   exportState(): LikeStampsState {
     const chunks: LikeStampsState['chunks'] = [];
-    this.chunks.forEach((chunk, index) => {
-      if (chunk) chunks.push({ index, ...chunk });
-    });
+    this.chunks.forEach((chunk, index) => chunks.push({ index, ...chunk }));
     return { through: this.through, floor: this.floor, chunks };
   }
 
   /** Takes over the chunks of exportState (a snapshot read back). */
   restoreState(state: LikeStampsState): void {
-    const chunks: Array<StampChunk | undefined> = [];
+    const chunks = new ChunkTable<StampChunk>();
     for (const { index, stamps, base, scale } of state.chunks) {
       if (!(Number.isInteger(index) && index >= 0) || stamps.length !== CHUNK_IDS || base.length !== BLOCKS_PER_CHUNK || scale.length !== BLOCKS_PER_CHUNK) {
         throw new Error(`stamp chunk ${index}: ${stamps.length} stamps, ${base.length} blocks`);
       }
-      chunks[index] = { stamps, base, scale };
+      chunks.set(index, { stamps, base, scale });
     }
     this.chunks = chunks;
     this.through = state.through;
@@ -209,10 +208,10 @@ export class LikeStamps {
   }
 
   private chunkFor(c: number): StampChunk {
-    let chunk = this.chunks[c];
+    let chunk = this.chunks.get(c);
     if (!chunk) {
       chunk = { stamps: new Uint16Array(CHUNK_IDS).fill(DEAD_STAMP), base: new Uint32Array(BLOCKS_PER_CHUNK), scale: new Uint32Array(BLOCKS_PER_CHUNK) };
-      this.chunks[c] = chunk;
+      this.chunks.set(c, chunk);
     }
     return chunk;
   }

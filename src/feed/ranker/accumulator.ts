@@ -7,9 +7,9 @@ import { IntMap } from '../graph/int-map.js';
  * those only grow. Reused across rankings.
  */
 export class Accumulator {
+  /** Id → its index; and each index's id. */
   private readonly indexOf = new IntMap();
-  private ids = new Int32Array(1024);
-  private sums = new Float64Array(1024);
+  private sums: Float64Array = new Float64Array(1024);
   private count = 0;
 
   add(id: number, value: number): void {
@@ -18,11 +18,7 @@ export class Accumulator {
       this.sums[index]! += value;
       return;
     }
-    if (index === this.ids.length) {
-      this.ids = resized(this.ids, index * 2);
-      this.sums = resized(this.sums, index * 2);
-    }
-    this.ids[index] = id;
+    if (index === this.sums.length) this.sums = resized(this.sums, index * 2);
     this.sums[index] = value;
     this.count++;
   }
@@ -33,7 +29,7 @@ export class Accumulator {
 
   /** The ids added since the last clear, in first-added order, and their sums. */
   idAt(index: number): number {
-    return this.ids[index]!;
+    return this.indexOf.keyOf(index);
   }
 
   sumAt(index: number): number {
@@ -52,12 +48,12 @@ export class Accumulator {
 
   /** Bytes held: what the largest ranking since start needed. */
   bytes(): number {
-    return this.indexOf.bytes() + this.ids.byteLength + this.sums.byteLength;
+    return this.indexOf.bytes() + this.sums.byteLength;
   }
 }
 
-function resized<T extends Float64Array | Int32Array>(array: T, size: number): T {
-  const next = new (array.constructor as new (n: number) => T)(size);
+function resized(array: Float64Array, size: number): Float64Array {
+  const next = new Float64Array(size);
   next.set(array);
   return next;
 }

@@ -8,7 +8,7 @@ import { NO_SIGNALS, rankForUser, type UserSignals } from './pipeline.js';
 /** What the ranker needs from the database: names to ids and back. */
 export interface FeedLookup {
   actorId(did: string): number | undefined;
-  postUris(posts: Int32Array): string[];
+  postUris(posts: Iterable<number>): string[];
   signals?(actor: number): UserSignals;
 }
 
@@ -34,7 +34,7 @@ export interface FeedRankerDeps {
   pages: PageCache;
   governor: PresetGovernor;
   /** The cached popular list (cold start and anonymous requests). */
-  popular: () => Int32Array;
+  popular: () => Float64Array;
   /**
    * How long requests currently wait for the event loop (ms). Added to each ranking's
    * own time, it makes what the governor sees the latency a request actually gets.
@@ -54,7 +54,7 @@ export interface FeedRankerDeps {
 export class FeedRanker {
   private readonly nowMs: () => number;
   /** The popular list has one reqId while it lasts: anonymous traffic must not flush personal lists out of the cache. */
-  private popularPage: { posts: Int32Array; reqId: string } | undefined;
+  private popularPage: { posts: Float64Array; reqId: string } | undefined;
 
   constructor(private readonly deps: FeedRankerDeps) {
     this.nowMs = deps.nowMs ?? Date.now;
@@ -91,7 +91,7 @@ export class FeedRanker {
     };
   }
 
-  private popularReqId(posts: Int32Array): string {
+  private popularReqId(posts: Float64Array): string {
     const current = this.popularPage;
     if (current && current.posts === posts && this.deps.pages.get(current.reqId)) return current.reqId;
     const reqId = this.deps.pages.put(posts, 'popular');

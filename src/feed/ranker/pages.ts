@@ -11,7 +11,8 @@ export class InvalidCursorError extends Error {
 }
 
 export interface RankedList {
-  posts: Int32Array;
+  /** Post ids (float64: they pass 2^31). */
+  posts: Float64Array;
   /** Which ranking made it: a preset name, or "popular". */
   source: string;
   createdAtMs: number;
@@ -31,7 +32,7 @@ export class PageCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  put(posts: Int32Array, source: string): string {
+  put(posts: Float64Array, source: string): string {
     const reqId = randomBytes(12).toString('base64url');
     this.lists.set(reqId, { posts, source, createdAtMs: this.now() });
     this.evict();

@@ -26,7 +26,7 @@ export function rankForUser(
   nowS: number,
   signals: UserSignals = NO_SIGNALS,
   explain?: ExplainCollector,
-): Int32Array | undefined {
+): Float64Array | undefined {
   const s = withMoreSeeds(seeds(graph, user, p, nowS), signals.morePosts, Math.ceil(p.seedMaxLikes / 4));
   if (s.posts.length < p.minSeedLikes) return undefined;
   const c = colikers(graph, user, s, p, explain);
@@ -44,28 +44,28 @@ function withMoreSeeds(s: Seeds, more: ReadonlySet<number>, max: number): Seeds 
   if (extra.length === 0) return s;
   for (const post of extra) s.liked.add(post);
   return {
-    posts: Int32Array.from([...s.posts, ...extra]),
+    posts: Float64Array.from([...s.posts, ...extra]),
     weights: Float64Array.from([...s.weights, ...extra.map(() => 1)]),
     liked: s.liked,
   };
 }
 
 /** Stage 5: drop what the user liked, wrote or saw, deleted posts, and authors they asked to see less of. */
-export function filter(graph: GraphView, scored: Weighted, keep: (post: number) => boolean, user: number, signals: UserSignals): Int32Array {
+export function filter(graph: GraphView, scored: Weighted, keep: (post: number) => boolean, user: number, signals: UserSignals): Float64Array {
   const out: number[] = [];
   for (const post of scored.ids) {
     const author = graph.postAuthorOf(post);
     if (author === user || signals.lessAuthors.has(author) || !graph.isPostLive(post) || !keep(post)) continue;
     out.push(post);
   }
-  return Int32Array.from(out);
+  return Float64Array.from(out);
 }
 
 /**
  * Stage 6: at most `maxPostsPerAuthorPerPage` posts of one author on each page; the
  * rest wait for a later page, in score order. Stage 7 (page) keeps the first `maxResults`.
  */
-export function diversify(graph: GraphView, ranked: Int32Array, p: RankerParams): Int32Array {
+export function diversify(graph: GraphView, ranked: Iterable<number>, p: RankerParams): Float64Array {
   const out: number[] = [];
   let waiting: number[] = [];
   let perAuthor = new Map<number, number>();
@@ -91,5 +91,5 @@ export function diversify(graph: GraphView, ranked: Int32Array, p: RankerParams)
     waiting = waiting.filter((post) => out.length >= p.maxResults || !take(post));
     if (waiting.length === before) perAuthor = new Map();
   }
-  return Int32Array.from(out);
+  return Float64Array.from(out);
 }

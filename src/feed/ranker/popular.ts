@@ -16,7 +16,7 @@ export const POPULAR_DEFAULTS: PopularParams = { scanLikes: 300_000, halfLifeHou
  * the background and served from memory, never per request: it is what users with
  * too few likes, and requests without a signed-in user, get.
  */
-export function computePopular(graph: LikeGraph, rankerParams: RankerParams, nowS: number, p: PopularParams = POPULAR_DEFAULTS): Int32Array {
+export function computePopular(graph: LikeGraph, rankerParams: RankerParams, nowS: number, p: PopularParams = POPULAR_DEFAULTS): Float64Array {
   const score = new Map<number, number>();
   const halfLifeS = p.halfLifeHours * 3600;
   graph.forEachLikeSince(graph.newestLikeId - p.scanLikes, (post, _actor, timeS) => {
