@@ -21,8 +21,7 @@ import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
 import { megabytes } from './support/megabytes.js';
 import { waitQuiet } from './support/poll-waits.js';
-import { withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
-import type { TmpfsVolume } from './support/tmpfs-volume.js';
+import { type StreamAndVolume, withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
 
 const SIZES = {
@@ -40,8 +39,7 @@ export const diskFull: ChaosScenario = {
   inCi: true,
   async run(ctx) {
     const size = SIZES[ctx.size];
-    return withStreamOnTmpfs(ctx, { seed: 82, likes: size.likes }, VOLUME_MB, ({ volume, streamFile, lines, expected }) =>
-      fillWhileIngesting(ctx, size, volume, streamFile, lines, expected),
+    return withStreamOnTmpfs(ctx, { seed: 82, likes: size.likes }, VOLUME_MB, (parts) => fillWhileIngesting(ctx, size, parts),
     );
   },
 };
@@ -50,10 +48,7 @@ export const diskFull: ChaosScenario = {
 async function fillWhileIngesting(
   ctx: ChaosContext,
   size: (typeof SIZES)['ci'],
-  volume: TmpfsVolume,
-  streamFile: string,
-  lines: number,
-  expected: string[],
+  { volume, streamFile, lines, expected }: StreamAndVolume,
 ): Promise<ChaosRow[]> {
   const checks = new Checks('disk-full');
   const dir = ctx.tempDir();

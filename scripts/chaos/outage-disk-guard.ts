@@ -6,7 +6,7 @@
  * once the store is back the shadow WAL drains, ingest resumes by itself, and the database
  * and the bucket both end with exactly the stream's likes.
  */
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
@@ -14,14 +14,14 @@ import { waitFor } from '../../testkit/polling/wait-for.js';
 import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { likesIn, restoreFrom } from '../../testkit/processes/primary.js';
+import { volumeUsedShare } from '../../src/ingest/disk-guard.js';
 import { readPrimarySignals } from '../../src/replication/follower/copy-checks.js';
 import { shadowWalBytes } from '../../src/replication/litestream/shadow-wal.js';
 import { type ChaosContext, type ChaosRow, type ChaosScenario, Checks } from './outcome.js';
 import { megabytes } from './support/megabytes.js';
 import { startPeakSampler } from './support/peak-sampler.js';
 import { waitQuiet } from './support/poll-waits.js';
-import { withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
-import type { TmpfsVolume } from './support/tmpfs-volume.js';
+import { type StreamAndVolume, withStreamOnTmpfs } from './support/stream-on-tmpfs.js';
 import { startWatchedPrimary } from './support/watched-primary.js';
 
 const SIZES = {
@@ -40,8 +40,7 @@ export const outageDiskGuard: ChaosScenario = {
   async run(ctx) {
     const size = SIZES[ctx.size];
     ctx.log(`the guard at ${GUARD_PERCENT} % of a ${VOLUME_MB} MB volume`);
-    return withStreamOnTmpfs(ctx, { seed: 83, likes: size.likes }, VOLUME_MB, ({ volume, streamFile, lines, expected }) =>
-      outageIntoGuard(ctx, size, volume, streamFile, lines, expected),
+    return withStreamOnTmpfs(ctx, { seed: 83, likes: size.likes }, VOLUME_MB, (parts) => outageIntoGuard(ctx, size, parts),
     );
   },
 };
@@ -49,10 +48,7 @@ export const outageDiskGuard: ChaosScenario = {
 async function outageIntoGuard(
   ctx: ChaosContext,
   size: (typeof SIZES)['ci'],
-  volume: TmpfsVolume,
-  streamFile: string,
-  lines: number,
-  expected: string[],
+  { volume, streamFile, lines, expected }: StreamAndVolume,
 ): Promise<ChaosRow[]> {
   const checks = new Checks('outage-disk-guard');
   const dir = ctx.tempDir();
@@ -70,11 +66,8 @@ async function outageIntoGuard(
       DISK_GUARD_PERCENT: String(GUARD_PERCENT),
     };
     const node = await startWatchedPrimary(env);
-    const usedShare = () => {
-      const { blocks, bfree, bavail } = statfsSync(volume.dir);
-      return (blocks - bfree) / (blocks - bfree + bavail);
-    };
-    const sampler = startPeakSampler(async () => ({ used: usedShare(), shadow: shadowWalBytes(node.dbPath) }), 200);
+    const usedShare = () => volumeUsedShare(volume.dir);
+    const sampler = startPeakSampler(async () => ({ used: await usedShare(), shadow: shadowWalBytes(node.dbPath) }), 200);
     const health = async () =>
       fetch(`${node.baseUrl}/xrpc/_health`, { signal: AbortSignal.timeout(5000) }).then(
         async (r) => ({ status: r.status, body: (await r.json()) as { ingest_paused: string | null } }),
@@ -83,9 +76,9 @@ async function outageIntoGuard(
     try {
       // 1. Ingest under way and replicating; then a ballast leaves HEADROOM_MB under the guard.
       await node.ingestPast(size.likes / 10, 90_000);
-      const ballastBytes = Math.max(0, Math.floor((GUARD_PERCENT / 100 - usedShare()) * VOLUME_MB * 2 ** 20) - HEADROOM_MB * 2 ** 20);
+      const ballastBytes = Math.max(0, Math.floor((GUARD_PERCENT / 100 - (await usedShare())) * VOLUME_MB * 2 ** 20) - HEADROOM_MB * 2 ** 20);
       writeFileSync(path.join(volume.dir, 'ballast'), Buffer.alloc(ballastBytes, 0x5a));
-      ctx.log(`ballast of ${megabytes(ballastBytes)}: ${(usedShare() * 100).toFixed(0)} % used; S3 stopped`);
+      ctx.log(`ballast of ${megabytes(ballastBytes)}: ${((await usedShare()) * 100).toFixed(0)} % used; S3 stopped`);
 
       // 2. The store goes down: the shadow WAL grows until the guard holds ingest.
       sampler.phase('outage');

@@ -73,7 +73,7 @@ export class DiskGuard {
 }
 
 /** Used share of the file system holding `dir`, as `df` counts it (blocks root keeps back are not free). */
-async function volumeUsedShare(dir: string): Promise<number> {
+export async function volumeUsedShare(dir: string): Promise<number> {
   const { blocks, bfree, bavail } = await statfs(dir);
   const usable = blocks - bfree + bavail;
   return usable > 0 ? (blocks - bfree) / usable : 0;

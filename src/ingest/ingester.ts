@@ -108,7 +108,8 @@ export class Ingester {
     if (held) {
       this.source.pause();
     } else if (!this.stopped) {
-      this.source.resume();
+      // A retry of a failed write was held too: it goes now, and reading resumes once it succeeds.
+      if (this.writeFailures === 0) this.source.resume();
       this.flush();
     }
     this.reportPause();

@@ -1,6 +1,7 @@
 import type { Gauge, Histogram, MetricValue } from 'prom-client';
 import type { AppContext } from '../../roles/context.js';
 import { fileSizes } from '../../store/database.js';
+import { RESTORED_AFRESH } from '../../replication/follower/poll-outcome.js';
 import type { QualityRow } from '../../feed/served-log.js';
 import { type Machines, readMachines } from './peers.js';
 import { type Buckets, bucketGrowth, bucketQuantile, counterRate, type Point, Series } from './series.js';
@@ -137,7 +138,7 @@ export class StatusSampler {
       ingestPaused: this.ingestPaused(),
       volumeUsedRatio: primary && config.ingest.diskGuardPercent < 100 ? await gauge(metrics.dataVolumeUsedRatio) : undefined,
       graphLoads: countsBy(await values(metrics.graphLoads), (labels) => (labels.from === 'snapshot' ? 'snapshot' : `database (${labels.reason})`)),
-      restores: primary ? undefined : countsBy(await values(metrics.replicaPolls), (labels) => (RESTORE_OUTCOMES.has(String(labels.outcome)) ? String(labels.outcome) : undefined)),
+      restores: primary ? undefined : countsBy(await values(metrics.replicaPolls), (labels) => (RESTORED_AFRESH.has(String(labels.outcome)) ? String(labels.outcome) : undefined)),
       dbBytes,
       walBytes,
       litestream: primary && config.litestreamMetricsUrl ? await this.litestream() : undefined,
@@ -184,9 +185,6 @@ export class StatusSampler {
     };
   }
 }
-
-/** Poll outcomes that restored the copy afresh. */
-const RESTORE_OUTCOMES = new Set(['file_missing', 'new_generation', 'retention_gap', 'restored_past_damage']);
 
 /** A counter's non-zero values summed under the key `keyOf` gives each label set (undefined: left out). */
 function countsBy(list: MetricValue<string>[], keyOf: (labels: MetricValue<string>['labels']) => string | undefined): Record<string, number> {

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import type { GenerationWatch } from './generation-watch.js';
 import type { LocalCopy } from './local-copy.js';
 import { PollCadence } from './poll-cadence.js';
-import { failureReason, type PollOutcome, pollOutcomeCounter } from './poll-outcome.js';
+import { failureReason, type PollOutcome, pollOutcomeCounter, RESTORED_AFRESH } from './poll-outcome.js';
 import { applySegment, fetchAcrossIndex, fetchSegment, indexMayHaveEnded, type Segment } from './wal-segments.js';
 
 export interface PollLoopParts {
@@ -38,9 +38,6 @@ const DAMAGED_SEGMENT_POLLS = 30;
  * LIST's price), or the first of the next index, and applies it. Each poll is counted by
  * its outcome; the failed ones are logged and counted as follow errors too.
  */
-/** The outcomes of a poll that replaced the copy with a fresh restore. */
-const RESTORED_AFRESH: ReadonlySet<PollOutcome> = new Set(['file_missing', 'new_generation', 'retention_gap', 'restored_past_damage']);
-
 export interface LastRestore {
   reason: PollOutcome;
   atMs: number;

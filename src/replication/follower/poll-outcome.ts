@@ -29,6 +29,9 @@ export const POLL_OUTCOMES = [
 
 export type PollOutcome = (typeof POLL_OUTCOMES)[number];
 
+/** The outcomes of a poll that replaced the copy with a fresh restore. */
+export const RESTORED_AFRESH: ReadonlySet<string> = new Set<PollOutcome>(['file_missing', 'new_generation', 'retention_gap', 'restored_past_damage']);
+
 /** The outcomes a poll ends with by throwing; each is also a follow error. */
 export type FailureReason = Extract<PollOutcome, 'segment_damaged' | 'store_error' | 'restore_failed' | 'apply_failed' | 'unexpected'>;
 
