@@ -49,6 +49,7 @@ describe('ingest from a Jetstream server over loopback', () => {
       'app.bsky.feed.like',
       'app.bsky.feed.post',
       'app.bsky.feed.repost',
+      'app.bsky.graph.follow',
     ]);
     expect(metricValue(metrics, 'feedgen_ingest_events_total', { kind: 'commit', outcome: 'rejected' })).toBe(0);
     expect(metricValue(metrics, 'feedgen_likes')).toBe(105);

@@ -26,6 +26,19 @@ describe('parseFrame on the real capture', () => {
     expect(types).toContain('account');
   });
 
+  it('reads the follow creates and deletes of the capture as follow events, never as stored ones', () => {
+    const follows = lines.map((line) => parse(line)).flatMap((r) => (r.outcome === 'follow' ? [r.event] : []));
+    expect(follows).toHaveLength(9);
+    expect(follows).toContainEqual({ type: 'follow-delete', did: 'did:plc:ux2eeflheratfrvp3xfbp4zi', rkey: '3m3q3ut7jsm2m', timeUs: 1783175888112407 });
+    expect(follows).toContainEqual({
+      type: 'follow',
+      did: 'did:plc:f2furrjn2jdhjcn2td54ivxx',
+      rkey: '3mptbypmibb2v',
+      subject: 'did:plc:mlbpil2fwz43vfn6uuysxtqa',
+      timeUs: 1783175888137877,
+    });
+  });
+
   it('parses one of each kind from the golden file', () => {
     const results = jsonlLines(GOLDEN_KINDS_FILE).map((line) => parse(line));
     expect(results.filter((r) => r.outcome === 'rejected')).toEqual([]);
@@ -41,6 +54,8 @@ describe('parseFrame on bad input', () => {
     change(frame);
     return JSON.stringify(frame);
   };
+  const followOf = (subject: unknown) =>
+    withChange((f) => Object.assign(f.commit as object, { collection: 'app.bsky.graph.follow', record: { $type: 'app.bsky.graph.follow', subject, createdAt: '2026-07-04T00:00:00Z' } }));
 
   it.each([
     ['truncated JSON', JSON.stringify(like).slice(0, 80), 'malformed_json'],
@@ -55,6 +70,9 @@ describe('parseFrame on bad input', () => {
     ['a missing record', withChange((f) => delete (f.commit as any).record), 'bad_record'],
     ['an unknown operation', withChange((f) => ((f.commit as any).operation = 'upsert')), 'bad_operation'],
     ['a subject that is not a post', withChange((f) => ((f.commit as any).record.subject.uri = 'at://did:plc:abc/app.bsky.actor.profile/self')), 'subject_not_a_post'],
+    ['a follow of a post (a like\'s record)', withChange((f) => ((f.commit as any).collection = 'app.bsky.graph.follow')), 'bad_follow_subject'],
+    ['a follow of a handle', followOf('alice.bsky.social'), 'bad_follow_subject'],
+    ['a follow without a record', withChange((f) => ((f.commit as any).collection = 'app.bsky.graph.follow') && delete (f.commit as any).record), 'bad_record'],
   ])('rejects %s', (_name, text, reason) => {
     expect(parse(text)).toMatchObject({ outcome: 'rejected', reason });
   });
@@ -87,7 +105,7 @@ describe('parseFrame on bad input', () => {
   });
 
   it('ignores other collections, identity events and record updates', () => {
-    expect(parse(withChange((f) => ((f.commit as any).collection = 'app.bsky.graph.follow')))).toMatchObject({
+    expect(parse(withChange((f) => ((f.commit as any).collection = 'app.bsky.graph.block')))).toMatchObject({
       outcome: 'ignored',
       reason: 'other_collection',
     });

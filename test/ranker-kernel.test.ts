@@ -442,7 +442,7 @@ describe('ExplainCollector', () => {
       [W, A, 8], [W, Q, 1],
       [Z, 31, 1],
     ]);
-    const reasons = explainRanking(g, U, DEFAULT, NOW, NO_SIGNALS, { posts: 10, colikersPerPost: 3, seedsPerColiker: 3 });
+    const reasons = explainRanking(g, { actor: U, followed: undefined, signals: NO_SIGNALS }, DEFAULT, NOW, LIMITS)?.posts;
     expect(reasons?.map((r) => r.post)).toEqual([...rankForUser(g, U, DEFAULT, NOW)!]);
     const byPost = new Map(reasons!.map((r) => [r.post, r.colikers]));
     expect(byPost.get(P)?.map((c) => c.actor)).toEqual([V]);
@@ -450,9 +450,29 @@ describe('ExplainCollector', () => {
     expect(new Set(byPost.get(P)![0]!.sharedSeeds)).toEqual(new Set([A, B]));
     expect(byPost.get(Q)!.find((c) => c.actor === W)!.sharedSeeds).toEqual([A]);
     // Cold start: no explanation, as no ranking.
-    expect(explainRanking(g, Z, DEFAULT, NOW, NO_SIGNALS, { posts: 10, colikersPerPost: 3, seedsPerColiker: 3 })).toBeUndefined();
+    expect(explainRanking(g, { actor: Z, followed: undefined, signals: NO_SIGNALS }, DEFAULT, NOW, LIMITS)).toBeUndefined();
+  });
+
+  it('explains a ranking from follows: the followed account is the co-liker, marked followed', () => {
+    // A user the database never saw follows V; V liked P; W, who liked what V liked, liked Q.
+    const P = 21;
+    const Q = 22;
+    const g = graphOf([
+      [V, A, 10], [V, P, 2],
+      [W, A, 8], [W, Q, 1],
+    ]);
+    const explained = explainRanking(g, { actor: undefined, followed: [V], signals: NO_SIGNALS }, DEFAULT, NOW, LIMITS);
+    expect(explained?.fromFollows).toBe(true);
+    const byPost = new Map(explained!.posts.map((r) => [r.post, r.colikers]));
+    expect(byPost.get(P)).toEqual([expect.objectContaining({ actor: V, followed: true })]);
+    // The second hop: W is not followed, and what ties W in is a post V liked.
+    expect(byPost.get(Q)).toEqual([expect.objectContaining({ actor: W, followed: false, sharedSeeds: [A] })]);
+    // The same graph, nobody followed: nothing to rank, so the popular list (no explanation).
+    expect(explainRanking(g, { actor: undefined, followed: [], signals: NO_SIGNALS }, DEFAULT, NOW, LIMITS)).toBeUndefined();
   });
 });
+
+const LIMITS = { posts: 10, colikersPerPost: 3, seedsPerColiker: 3 };
 
 describe('diversify', () => {
   /** A graph where post n is by `authors[n]` (each liked once: the graph holds liked posts). */

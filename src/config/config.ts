@@ -101,8 +101,30 @@ export interface Config {
     graphMemoryBytes: number;
     /** How often the like graph is saved beside the database for the next start (and once after a load from the table); 0: never saved nor read. */
     graphSnapshotIntervalMs: number;
+    /** Cold start from follows: users with few likes get what the accounts they follow like. */
+    follows: FollowsConfig;
   };
 }
+
+export interface FollowsConfig {
+  /** The AppView answering app.bsky.graph.getFollows; undefined turns follows off. */
+  appviewUrl: string | undefined;
+  /** A first page waits this long at most for the user's follows (every page of them). */
+  timeoutMs: number;
+  /** Follows read per user at most. */
+  maxFollows: number;
+  /** Users whose follows are kept, the least recently used dropped first. */
+  cacheUsers: number;
+  /** How long fetched follows are trusted (the primary also follows Jetstream's follow records). */
+  ttlMs: number;
+  /** How long a failed fetch is remembered (and the popular list served without asking again). */
+  failureTtlMs: number;
+}
+
+/** The public AppView, which answers getFollows without authentication. */
+export const DEFAULT_APPVIEW_URL = 'https://public.api.bsky.app';
+/** FOLLOWS_APPVIEW_URL's value that turns follows off (an empty value means the default). */
+const FOLLOWS_OFF = 'off';
 
 /** What configFromEnv reads of the machine itself (tests pass their own). */
 export interface MachineFacts {
@@ -231,6 +253,7 @@ export function configFromEnv(env: Env, machine: MachineFacts = { memoryBytes: m
       latencyBudgetMs: read.int('FEED_LATENCY_BUDGET_MS', 50, 1, 60_000),
       graphMemoryBytes: read.int('GRAPH_MEMORY_MB', Math.max(1, Math.floor(machineMb * GRAPH_MEMORY_SHARE)), 1, 2 ** 32) * MB,
       graphSnapshotIntervalMs: read.int('GRAPH_SNAPSHOT_INTERVAL_S', 600, 0, 7 * 86_400) * 1000,
+      follows: readFollows(read),
     },
   };
   checkFeedgen(config.feedgen, read.problems);
@@ -266,6 +289,19 @@ function checkFeedgen(feedgen: Config['feedgen'], problems: string[]): void {
   checkHttpUrl('HANDLE_RESOLVER_URL', feedgen.handleResolverUrl, problems);
   if (feedgen.privacyPolicyUrl !== undefined) checkHttpUrl('FEEDGEN_PRIVACY_POLICY_URL', feedgen.privacyPolicyUrl, problems);
   if (feedgen.termsOfServiceUrl !== undefined) checkHttpUrl('FEEDGEN_TERMS_OF_SERVICE_URL', feedgen.termsOfServiceUrl, problems);
+}
+
+function readFollows(read: EnvReader): FollowsConfig {
+  const url = read.string('FOLLOWS_APPVIEW_URL', DEFAULT_APPVIEW_URL);
+  if (url !== FOLLOWS_OFF) checkHttpUrl('FOLLOWS_APPVIEW_URL', url, read.problems);
+  return {
+    appviewUrl: url === FOLLOWS_OFF ? undefined : url,
+    timeoutMs: read.int('FOLLOWS_TIMEOUT_MS', 2000, 50, 30_000),
+    maxFollows: read.int('FOLLOWS_MAX', 1000, 1, 10_000),
+    cacheUsers: read.int('FOLLOWS_CACHE_USERS', 5000, 1, 1_000_000),
+    ttlMs: read.int('FOLLOWS_TTL_S', 1800, 1, 7 * 86_400) * 1000,
+    failureTtlMs: read.int('FOLLOWS_FAILURE_TTL_S', 60, 1, 86_400) * 1000,
+  };
 }
 
 function checkHttpUrl(name: string, value: string, problems: string[]): void {

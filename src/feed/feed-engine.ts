@@ -9,26 +9,31 @@ import { LikeList } from './graph/like-graph.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { explainRanking, type ExplainLimits } from './ranker/explain.js';
-import { FeedRanker } from './ranker/feed-ranker.js';
+import { actorIds, FeedRanker } from './ranker/feed-ranker.js';
+import type { FollowsCache } from './follows/follows-cache.js';
+import { wantsFollows } from './ranker/user-ranking.js';
 import { GOVERNOR_DEFAULTS, PresetGovernor } from './ranker/governor.js';
 import { PageCache } from './ranker/pages.js';
 import { DEFAULT, PRESETS } from './ranker/params.js';
+import { NO_SIGNALS } from './ranker/pipeline.js';
 import { computePopular } from './ranker/popular.js';
 
 /** The like graph saved beside the database (graph-snapshot.ts). */
 export const graphSnapshotPath = (dbPath: string): string => `${dbPath}.graph`;
 
-/** A ranked post and why: its strongest co-likers, each with the user's posts they liked too. */
+/** A ranked post and why: its strongest co-likers, each with the seed posts they liked too, and whether the user follows them. */
 export interface ExplainedPost {
   uri: string;
-  colikers: Array<{ did: string; sharedSeeds: string[] }>;
+  colikers: Array<{ did: string; sharedSeeds: string[]; followed: boolean }>;
 }
 
 export type Explanation =
+  /** Neither likes nor follows of this DID are known. */
   | { kind: 'unknown' }
-  /** Too few likes for a personal ranking: the feed serves them the popular list. */
+  /** Nothing to rank from (too few likes, follows that lead nowhere): the feed serves them the popular list. */
   | { kind: 'cold' }
-  | { kind: 'ranked'; preset: string; posts: ExplainedPost[] };
+  /** `source` as the feed's: the preset, `<preset>+follows` when follows joined in. */
+  | { kind: 'ranked'; source: string; posts: ExplainedPost[] };
 
 /**
  * Everything behind a feed request, on any node: a read-only connection, the like
@@ -60,6 +65,7 @@ export class FeedEngine {
     private readonly clock: Clock,
     private readonly served: ServedLog,
     dbPath: string,
+    private readonly follows: FollowsCache | undefined,
   ) {
     this.sync = new GraphSync(db, log, {
       memoryBudgetBytes: config.graphMemoryBytes,
@@ -82,12 +88,14 @@ export class FeedEngine {
       loopLagMs: () => this.loopLag.ms,
       nowMs: clock,
       onServed: (page) => served.record(page),
+      onRanked: (source) => metrics.feedRankings.inc({ source }),
+      follows,
     });
   }
 
-  /** `served` outlives the engine: a replica's reload keeps what this node served. */
-  static open(ctx: Pick<AppContext, 'config' | 'metrics' | 'log' | 'clock' | 'openReader'>, served = new ServedLog()): FeedEngine {
-    return new FeedEngine(ctx.openReader(), ctx.openReader, ctx.config.feed, ctx.metrics, ctx.log, ctx.clock, served, ctx.config.dbPath);
+  /** `served` outlives the engine: a replica's reload keeps what this node served; so does the follows cache. */
+  static open(ctx: Pick<AppContext, 'config' | 'metrics' | 'log' | 'clock' | 'openReader'> & Partial<Pick<AppContext, 'follows'>>, served = new ServedLog()): FeedEngine {
+    return new FeedEngine(ctx.openReader(), ctx.openReader, ctx.config.feed, ctx.metrics, ctx.log, ctx.clock, served, ctx.config.dbPath, ctx.follows);
   }
 
   /** Like-through and show-less rates of the pages this node served, per UTC day and preset. */
@@ -152,25 +160,30 @@ export class FeedEngine {
 
   /**
    * The user's first ranked posts with their reasons, ranked as a feed request would be
-   * (same preset, same signals, same kernel), but not timed for the governor nor cached.
+   * (same preset, signals, follows and kernel), but not timed for the governor nor cached.
    */
-  explainFor(did: string, limits: ExplainLimits): Explanation {
+  async explainFor(did: string, limits: ExplainLimits): Promise<Explanation> {
+    const { graph } = this.sync;
     const user = this.lookup.actorId(did);
-    if (user === undefined) return { kind: 'unknown' };
+    // As the feed: follows are asked for (and waited for) only while the user has few likes.
+    const followedDids = this.follows && wantsFollows(graph, user) ? await this.follows.get(did).catch(() => undefined) : undefined;
+    if (user === undefined && followedDids === undefined) return { kind: 'unknown' };
     const preset = this.governor.current;
-        const reasons = explainRanking(this.sync.graph, user, PRESETS[preset], this.clock() / 1000, this.lookup.signals(user), limits);
-    if (reasons === undefined) return { kind: 'cold' };
+    const signals = user === undefined ? NO_SIGNALS : this.lookup.signals(user);
+    const followed = followedDids && actorIds(this.lookup, followedDids);
+    const explained = explainRanking(graph, { actor: user, followed, signals }, PRESETS[preset], this.clock() / 1000, limits);
+    if (explained === undefined) return { kind: 'cold' };
     const posts: ExplainedPost[] = [];
-    for (const reason of reasons) {
+    for (const reason of explained.posts) {
       const uri = this.lookup.postUri(reason.post);
       if (uri === undefined) continue; // pruned since: the feed leaves it out too
       const colikers = reason.colikers.flatMap((c) => {
         const coliker = this.lookup.actorDid(c.actor);
-        return coliker === undefined ? [] : [{ did: coliker, sharedSeeds: c.sharedSeeds.flatMap((seed) => this.lookup.postUri(seed) ?? []) }];
+        return coliker === undefined ? [] : [{ did: coliker, sharedSeeds: c.sharedSeeds.flatMap((seed) => this.lookup.postUri(seed) ?? []), followed: c.followed }];
       });
       posts.push({ uri, colikers });
     }
-    return { kind: 'ranked', preset, posts };
+    return { kind: 'ranked', source: explained.fromFollows ? `${preset}+follows` : preset, posts };
   }
 
   stop(): void {

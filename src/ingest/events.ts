@@ -15,6 +15,15 @@ export type IngestEvent =
 
 export type EventType = IngestEvent['type'];
 
+/**
+ * A follow record, created or deleted. Not stored: follows only keep the in-memory follows
+ * cache of users already cached fresh (src/feed/follows/), so they never reach the writer.
+ */
+export type FollowEvent =
+  /** `subject` is a checked DID: the account followed. */
+  | { type: 'follow'; did: string; rkey: string; subject: string; timeUs: number }
+  | { type: 'follow-delete'; did: string; rkey: string; timeUs: number };
+
 /** Where an event sits in the stream: the two cursor flavours Jetstream hosts offer. */
 export interface StreamPosition {
   timeUs: number;
@@ -25,6 +34,7 @@ export interface StreamPosition {
 
 export type ParseResult =
   | { outcome: 'event'; event: IngestEvent; position: StreamPosition }
+  | { outcome: 'follow'; event: FollowEvent; position: StreamPosition }
   | { outcome: 'ignored'; kind: string; reason: string; position: StreamPosition }
   | { outcome: 'rejected'; kind: string; reason: RejectReason };
 
@@ -45,12 +55,14 @@ export type RejectReason =
   | 'bad_record'
   | 'bad_subject_uri'
   | 'subject_not_a_post'
+  | 'bad_follow_subject'
   | 'bad_account';
 
 export const JETSTREAM_COLLECTIONS = {
   like: 'app.bsky.feed.like',
   post: 'app.bsky.feed.post',
   repost: 'app.bsky.feed.repost',
+  follow: 'app.bsky.graph.follow',
 } as const;
 
 export const WANTED_COLLECTIONS: readonly string[] = Object.values(JETSTREAM_COLLECTIONS);

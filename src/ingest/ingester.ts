@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { CursorTracker } from './cursor-tracker.js';
 import type { EventSource, FrameSubscriber } from './event-source.js';
-import { type IngestEvent, WANTED_COLLECTIONS } from './events.js';
+import { type FollowEvent, type IngestEvent, WANTED_COLLECTIONS } from './events.js';
 import { JetstreamClient } from './jetstream-client.js';
 import { parseFrame } from './parse.js';
 
@@ -19,6 +19,11 @@ const LAG_REPORT_MS = 1000;
 
 /** Why ingest is not writing: the disk guard holds it, or writes fail and are retried. */
 export type IngestPauseReason = 'disk_guard' | 'write_failed';
+
+/** Where follow events go (the follows cache): `applied` when they changed a cached user's follows. */
+export interface FollowSink {
+  applyFollow(event: FollowEvent): 'applied' | 'ignored';
+}
 
 /** Where batches go: the writer thread, or an EventWriter in tests. */
 export interface BatchSink {
@@ -35,6 +40,8 @@ export interface IngesterDeps {
   log: Logger;
   /** Where frames come from: in production `jetstreamSource(config, log)`, picked by the context. */
   source: EventSource;
+  /** Follow events, applied as they are read; without it they are counted as ignored. */
+  follows?: FollowSink;
   /** Told when ingest pauses (with why) and when it goes on (undefined). */
   onPauseChange?: (reason: IngestPauseReason | undefined) => void;
 }
@@ -151,6 +158,8 @@ export class Ingester {
     this.tracker.observe(result.position, url);
     this.uncommittedFrames++;
     if (result.outcome === 'ignored') increment(this.frameCounts, `${result.kind}|ignored`);
+    // Follows are not stored: they update the cache now and, like ignored frames, only move the cursor.
+    else if (result.outcome === 'follow') increment(this.frameCounts, `${result.event.type}|${this.deps.follows?.applyFollow(result.event) ?? 'ignored'}`);
     else this.batch.push(result.event);
 
     const { batchMaxEvents, batchMaxWaitMs } = this.deps.config;

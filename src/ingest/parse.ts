@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { type IngestEvent, JETSTREAM_COLLECTIONS, type ParseResult, type RejectReason, type StreamPosition } from './events.js';
+import { type FollowEvent, type IngestEvent, JETSTREAM_COLLECTIONS, type ParseResult, type RejectReason, type StreamPosition } from './events.js';
 import { checkPostUri, isDid, isRecordKey } from '../atproto/identifiers.js';
 
 /**
@@ -57,8 +57,9 @@ function parseCommit(did: string, timeUs: number, commit: unknown, position: Str
   if (operation !== 'create' && operation !== 'update' && operation !== 'delete') return reject(type, 'bad_operation');
   if (typeof rkey !== 'string' || !isRecordKey(rkey)) return reject(type, 'bad_rkey');
 
-  // Likes and reposts are never edited; a post edit changes nothing we rank on.
+  // Likes, reposts and follows are never edited; a post edit changes nothing we rank on.
   if (operation === 'update') return { outcome: 'ignored', kind: type, reason: 'update', position };
+  if (type === 'follow') return parseFollow(operation, did, rkey, record, timeUs, position);
   if (operation === 'delete') return accept({ type: `${type}-delete`, did, rkey, timeUs }, position);
 
   if (!isObject(record)) return reject(type, 'bad_record');
@@ -73,6 +74,15 @@ function parseCommit(did: string, timeUs: number, commit: unknown, position: Str
   return accept({ type, did, rkey, subjectUri: subject.uri, timeUs }, position);
 }
 
+/** A follow's record names the followed account by DID (app.bsky.graph.follow), never by handle. */
+function parseFollow(operation: 'create' | 'delete', did: string, rkey: string, record: unknown, timeUs: number, position: StreamPosition): ParseResult {
+  if (operation === 'delete') return follow({ type: 'follow-delete', did, rkey, timeUs }, position);
+  if (!isObject(record)) return reject('follow', 'bad_record');
+  const { subject } = record;
+  if (typeof subject !== 'string' || !isDid(subject)) return reject('follow', 'bad_follow_subject');
+  return follow({ type: 'follow', did, rkey, subject, timeUs }, position);
+}
+
 function parseAccount(did: string, timeUs: number, account: unknown, position: StreamPosition): ParseResult {
   if (!isObject(account)) return reject('account', 'bad_account');
   const { active, status, seq } = account;
@@ -82,7 +92,7 @@ function parseAccount(did: string, timeUs: number, account: unknown, position: S
   return accept({ type: 'account', did, active, status, accountSeq: seq, timeUs }, position);
 }
 
-function collectionType(collection: string): 'like' | 'post' | 'repost' | undefined {
+function collectionType(collection: string): 'like' | 'post' | 'repost' | 'follow' | undefined {
   switch (collection) {
     case JETSTREAM_COLLECTIONS.like:
       return 'like';
@@ -90,6 +100,8 @@ function collectionType(collection: string): 'like' | 'post' | 'repost' | undefi
       return 'post';
     case JETSTREAM_COLLECTIONS.repost:
       return 'repost';
+    case JETSTREAM_COLLECTIONS.follow:
+      return 'follow';
     default:
       return undefined;
   }
@@ -104,6 +116,10 @@ function parseDatetimeUs(value: string): number | undefined {
 
 function accept(event: IngestEvent, position: StreamPosition): ParseResult {
   return { outcome: 'event', event, position };
+}
+
+function follow(event: FollowEvent, position: StreamPosition): ParseResult {
+  return { outcome: 'follow', event, position };
 }
 
 function reject(kind: string, reason: RejectReason): ParseResult {

@@ -149,6 +149,29 @@ export function createMetrics() {
       labelNames: ['to'] as const,
       registers,
     }),
+    feedRankings: new Counter({
+      name: 'feedgen_feed_rankings_total',
+      help: 'First pages ranked afresh, by source: a preset, <preset>+follows (cold start from follows), or popular',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    followsFetches: new Counter({
+      name: 'feedgen_follows_fetches_total',
+      help: 'getFollows fetches from the AppView by outcome (ok, timeout, network, http_error, malformed; busy: refused, too many in flight)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    followsLookups: new Counter({
+      name: 'feedgen_follows_lookups_total',
+      help: 'Follows looked up for a first page: cached, failure_cached (a recent failure, not asked again), fetched',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    followsCachedUsers: new Gauge({
+      name: 'feedgen_follows_cached_users',
+      help: 'Users whose follows the follows cache holds (fresh or not)',
+      registers,
+    }),
     feedRequestSeconds: new Histogram({
       name: 'feedgen_feed_request_seconds',
       help: 'getFeedSkeleton requests served here (not replayed), from arrival to the last byte',

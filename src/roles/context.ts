@@ -1,6 +1,8 @@
 import { ServiceDidResolver, type SigningKeyResolver } from '../atproto/did-resolver.js';
 import type { Config } from '../config/config.js';
 import type { EventSource } from '../ingest/event-source.js';
+import type { FollowsCache } from '../feed/follows/follows-cache.js';
+import { followsCacheFor } from '../feed/follows/from-config.js';
 import { jetstreamSource } from '../ingest/ingester.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -30,6 +32,8 @@ export interface AppContext {
   bucket: { store: ObjectStore; root: string };
   /** A read-only connection to this node's database (the feed's, a replica's only one). */
   openReader: () => ReaderDb;
+  /** Who users follow (cold start), fetched from the AppView; undefined when follows are off. Outlives a replica's engine reloads. */
+  follows: FollowsCache | undefined;
 }
 
 /** Any part of the context, replaced; what is not given is built from the config. */
@@ -38,15 +42,17 @@ export type ContextOverrides = Partial<Omit<AppContext, 'config' | 'version'>>;
 export function createContext(config: Config, overrides: ContextOverrides = {}): AppContext {
   const { dbPath, db, feedgen, ingest, litestream, logLevel, role, region } = config;
   const log = overrides.log ?? createLogger(logLevel, { role, region });
+  const metrics = overrides.metrics ?? createMetrics();
   return {
     config,
     version: VERSION,
     log,
-    metrics: overrides.metrics ?? createMetrics(),
+    metrics,
     clock: overrides.clock ?? Date.now,
     eventSource: overrides.eventSource ?? jetstreamSource(ingest, log),
     didResolver: overrides.didResolver ?? new ServiceDidResolver({ plcUrl: feedgen.plcUrl }),
     bucket: overrides.bucket ?? objectStoreFor(litestream),
     openReader: overrides.openReader ?? (() => openReader(dbPath, db)),
+    follows: 'follows' in overrides ? overrides.follows : followsCacheFor(config.feed.follows, metrics),
   };
 }

@@ -75,6 +75,8 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     storedCursor: writer.initialCursor,
     metrics,
     log,
+    // Follow records keep the follows of users already cached current; they are never stored.
+    follows: ctx.follows,
     onPauseChange: (reason) => void writer.writeIngestPaused(reason).catch((err: unknown) => log.warn({ err, reason }, 'could not tell replicas why ingest paused')),
   });
   parts.status.readIngestPauseFrom(() => ingester?.pauseReason());

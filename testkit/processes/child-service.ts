@@ -39,7 +39,8 @@ export interface TsChild {
  */
 export function spawnTsChild(entry: string, env: Record<string, string>, options: { detached?: boolean } = {}): TsChild {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Follows off unless a test asks: no test reaches the public AppView.
+    env: { ...process.env, LOG_LEVEL: 'warn', FOLLOWS_APPVIEW_URL: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });

@@ -20,6 +20,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     JETSTREAM_RECONNECT_MAX_MS: '500',
     INGEST_BATCH_WAIT_MS: '20',
     LOG_LEVEL: 'silent',
+    // Follows off unless a test points them at the stand-in AppView: no test reaches the public one.
+    FOLLOWS_APPVIEW_URL: 'off',
     ...env,
   });
 }

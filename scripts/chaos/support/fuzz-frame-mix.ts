@@ -113,7 +113,7 @@ class FrameFuzzer {
     const like = this.like(timeUs);
     const frames: Array<() => object> = [
       () => ({ did: like.did, time_us: timeUs, kind: 'identity', identity: { did: like.did, handle: 'someone.test', seq: 5, time: '2026-07-04T00:00:00Z' } }),
-      () => ({ ...like, commit: { ...like.commit, collection: 'app.bsky.graph.follow' } }),
+      () => ({ ...like, commit: { ...like.commit, collection: 'app.bsky.graph.block' } }),
       () => ({ ...like, commit: { ...like.commit, operation: 'update' } }),
       // An invalid NSID as the collection is simply not one we want.
       () => ({ ...like, commit: { ...like.commit, collection: this.rng.pick(this.vectors.nsid) } }),

@@ -6,21 +6,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { ResolvedAddress } from './address-guard.js';
+import { withDeadline as deadline } from '../../util/deadline.js';
 import { DidResolutionError } from './errors.js';
 
-/**
- * Runs `work` under a deadline; `work` gets the signal to abort what it can. What it
- * cannot (a DNS lookup) is raced, so the deadline holds either way.
- */
-export async function withDeadline<T>(did: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new DidResolutionError('DidResolutionTimeout', did, `DID document not fetched within ${timeoutMs} ms`)), timeoutMs);
-  try {
-    return await raceAbort(work(abort.signal), abort.signal);
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
+/** The shared deadline, with a DID's timeout error. */
+export function withDeadline<T>(did: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return deadline(timeoutMs, () => new DidResolutionError('DidResolutionTimeout', did, `DID document not fetched within ${timeoutMs} ms`), work);
 }
 
 export interface FetchJsonOptions {
@@ -86,14 +77,6 @@ function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
     if (options.all) callback(null, [pinned]);
     else callback(null, pinned.address, pinned.family);
   };
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function errorCode(err: unknown): string {

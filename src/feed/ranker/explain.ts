@@ -1,18 +1,21 @@
 /**
  * "Why this post": the ranking run through the same kernel with a collector that
  * keeps, for each ranked post, the co-likers that gave it score and, for each of
- * them, the user's seed posts they liked too.
+ * them, the seed posts they liked too (the user's own likes, or, from follows, what
+ * the followed accounts liked). A followed account is a co-liker itself.
  */
 import type { ExplainCollector, GraphView } from './kernel.js';
 import type { RankerParams } from './params.js';
-import { rankForUser, type UserSignals } from './pipeline.js';
+import { rankUser, type UserToRank } from './user-ranking.js';
 
 export interface ColikerReason {
   actor: number;
   /** What this co-liker added to the post's score (before the popularity penalty). */
   contribution: number;
-  /** Seed posts of the user this co-liker also liked, strongest first. */
+  /** Seed posts this co-liker also liked, strongest first. */
   sharedSeeds: number[];
+  /** An account the user follows. */
+  followed: boolean;
 }
 
 export interface PostReason {
@@ -40,26 +43,28 @@ class Recorder implements ExplainCollector {
   }
 }
 
-/** The user's first `limits.posts` ranked posts with their reasons, or undefined at cold start. */
+/** The user's first `limits.posts` ranked posts with their reasons, or undefined when the feed serves them the popular list. */
 export function explainRanking(
   graph: GraphView,
-  user: number,
+  user: UserToRank,
   p: RankerParams,
   nowS: number,
-  signals: UserSignals,
   limits: ExplainLimits,
-): PostReason[] | undefined {
+): { posts: PostReason[]; fromFollows: boolean } | undefined {
   const recorder = new Recorder();
-  const ranked = rankForUser(graph, user, p, nowS, signals, recorder);
+  const ranked = rankUser(graph, user, p, nowS, recorder);
   if (ranked === undefined) return undefined;
-  return Array.from(ranked.subarray(0, limits.posts), (post) => ({
+  const followed = new Set(Array.from(user.followed ?? []));
+  const posts = Array.from(ranked.posts.subarray(0, limits.posts), (post) => ({
     post,
     colikers: strongest(recorder.colikersByPost.get(post), limits.colikersPerPost).map(([actor, contribution]) => ({
       actor,
       contribution,
       sharedSeeds: strongest(recorder.seedsByActor.get(actor), limits.seedsPerColiker).map(([seed]) => seed),
+      followed: followed.has(actor),
     })),
   }));
+  return { posts, fromFollows: ranked.fromFollows };
 }
 
 function add(sums: Map<number, Map<number, number>>, key: number, via: number, amount: number): void {

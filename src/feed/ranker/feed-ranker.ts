@@ -3,7 +3,8 @@ import type { LikeGraph } from '../graph/like-graph.js';
 import type { PresetGovernor } from './governor.js';
 import { decodeCursor, encodeCursor, type PageCache, type RankedList } from './pages.js';
 import { PRESETS } from './params.js';
-import { NO_SIGNALS, rankForUser, type UserSignals } from './pipeline.js';
+import { NO_SIGNALS, type UserSignals } from './pipeline.js';
+import { rankUser, wantsFollows } from './user-ranking.js';
 
 /** What the ranker needs from the database: names to ids and back. */
 export interface FeedLookup {
@@ -24,8 +25,16 @@ export interface SkeletonPage {
   feed: Array<{ post: string }>;
   cursor?: string;
   reqId: string;
-  /** Which ranking served it: a preset name, or "popular". */
+  /** Which ranking served it: a preset name, `<preset>+follows` when the user's follows joined it, or "popular". */
   source: string;
+}
+
+/** Who users follow, as DIDs (the follows cache). */
+export interface FollowsLookup {
+  /** Cached and fresh, or undefined; never waits. */
+  peek(did: string): ReadonlySet<string> | undefined;
+  /** Cached, or fetched within the fetch's own deadline; rejects when that fails. */
+  get(did: string): Promise<ReadonlySet<string>>;
 }
 
 export interface FeedRankerDeps {
@@ -43,6 +52,10 @@ export interface FeedRankerDeps {
   nowMs?: () => number;
   /** Told of each first page of a personal ranking, for the feed-quality log. */
   onServed?: (page: ServedPage) => void;
+  /** Told the source of each list ranked afresh (the metrics). */
+  onRanked?: (source: string) => void;
+  /** Who users follow; without it, cold users get the popular list. */
+  follows?: FollowsLookup;
 }
 
 /**
@@ -60,7 +73,33 @@ export class FeedRanker {
     this.nowMs = deps.nowMs ?? Date.now;
   }
 
+  /**
+   * One page, after waiting (within the follows fetch's deadline) for what a fresh ranking
+   * needs from the network: the follows of a signed-in user with few likes. A failed fetch
+   * ranks without them: the popular list, at worst. The HTTP route calls this.
+   */
+  async serve(request: SkeletonRequest): Promise<SkeletonPage> {
+    const { follows } = this.deps;
+    if (follows === undefined || request.userDid === undefined || !this.ranksAfresh(request)) return this.skeleton(request);
+    const did = request.userDid;
+    if (!wantsFollows(this.deps.graph, this.deps.lookup.actorId(did))) return this.skeleton(request);
+    // Counted by the cache (fetch outcomes); here a failure only means no follows.
+    const followed = await follows.get(did).catch(() => undefined);
+    return this.page(request, followed);
+  }
+
+  /** One page without waiting: follows are used only when the cache holds them already. */
   skeleton(request: SkeletonRequest): SkeletonPage {
+    return this.page(request, request.userDid === undefined ? undefined : this.deps.follows?.peek(request.userDid));
+  }
+
+  /** Whether the request ranks a new list (no cursor, or one whose list is gone); throws on a malformed cursor. */
+  private ranksAfresh(request: SkeletonRequest): boolean {
+    const position = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+    return !(position && this.deps.pages.get(position.reqId));
+  }
+
+  private page(request: SkeletonRequest, followed: ReadonlySet<string> | undefined): SkeletonPage {
     const position = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
     const kept = position && this.deps.pages.get(position.reqId);
     let reqId: string;
@@ -71,7 +110,7 @@ export class FeedRanker {
       ({ reqId, offset } = { reqId: position.reqId, offset: position.offset });
       list = kept;
     } else {
-      ({ list, user } = this.rank(request.userDid));
+      ({ list, user } = this.rank(request.userDid, followed));
       reqId = list.source === 'popular' ? this.popularReqId(list.posts) : this.deps.pages.put(list.posts, list.source);
       offset = 0;
     }
@@ -100,19 +139,33 @@ export class FeedRanker {
   }
 
   /** A fresh ranked list for the user, timed for the governor. */
-  private rank(userDid: string | undefined): { list: RankedList; user: number | undefined } {
+  private rank(userDid: string | undefined, followedDids: ReadonlySet<string> | undefined): { list: RankedList; user: number | undefined } {
     const { graph, lookup, governor } = this.deps;
     const started = performance.now();
     const createdAtMs = this.nowMs();
     const user = userDid === undefined ? undefined : lookup.actorId(userDid);
     const preset = governor.current;
+    const followed = followedDids && actorIds(lookup, followedDids);
     const ranked =
-      user === undefined
+      userDid === undefined
         ? undefined
-        : rankForUser(graph, user, PRESETS[preset], createdAtMs / 1000, lookup.signals?.(user) ?? NO_SIGNALS);
+        : rankUser(graph, { actor: user, followed, signals: (user !== undefined && lookup.signals?.(user)) || NO_SIGNALS }, PRESETS[preset], createdAtMs / 1000);
     governor.record(performance.now() - started + (this.deps.loopLagMs?.() ?? 0));
     const list: RankedList =
-      ranked === undefined ? { posts: this.deps.popular(), source: 'popular', createdAtMs } : { posts: ranked, source: preset, createdAtMs };
+      ranked === undefined
+        ? { posts: this.deps.popular(), source: 'popular', createdAtMs }
+        : { posts: ranked.posts, source: ranked.fromFollows ? `${preset}+follows` : preset, createdAtMs };
+    this.deps.onRanked?.(list.source);
     return { list, user };
   }
+}
+
+/** The actor ids of the DIDs the database knows; the others have never liked nor posted, so the graph has nothing of theirs. */
+export function actorIds(lookup: Pick<FeedLookup, 'actorId'>, dids: Iterable<string>): Float64Array {
+  const ids: number[] = [];
+  for (const did of dids) {
+    const id = lookup.actorId(did);
+    if (id !== undefined) ids.push(id);
+  }
+  return Float64Array.from(ids);
 }

@@ -7,7 +7,8 @@ export interface PlaygroundView {
   /** What was typed, shown back in the form. */
   actor: string;
   message?: string;
-  ranked?: { did: string; preset: string; posts: ExplainedPost[] };
+  /** `source`: the preset, `<preset>+follows` when the user's follows joined the ranking. */
+  ranked?: { did: string; source: string; posts: ExplainedPost[] };
 }
 
 /** The whole page; every value passes through `html`, so everything typed is escaped. */
@@ -29,7 +30,7 @@ export function renderPlaygroundPage(view: PlaygroundView): string {
 </form>
 <p class="note">A handle is resolved to its DID through the configured identity service.</p>
 ${view.message === undefined ? '' : html`<p id="message">${view.message}</p>`}
-${ranked === undefined ? '' : html`<p>The first ${ranked.posts.length} posts of the feed of <code>${ranked.did}</code> (preset ${ranked.preset}).</p>
+${ranked === undefined ? '' : html`<p>The first ${ranked.posts.length} posts of the feed of <code>${ranked.did}</code> (ranked by ${ranked.source}).</p>
 <ol id="feed">${ranked.posts.map(post)}</ol>`}
 </body>
 </html>
@@ -39,8 +40,8 @@ ${ranked === undefined ? '' : html`<p>The first ${ranked.posts.length} posts of 
 function post(p: ExplainedPost) {
   return html`<li class="post" data-uri="${p.uri}"><a href="${bskyUrl(p.uri)}">${p.uri}</a>
 <ul>${p.colikers.map(
-    (c) => html`<li class="coliker" data-did="${c.did}">liked by <code>${c.did}</code>${
-      c.sharedSeeds.length === 0 ? '' : html`, who like this user also liked ${c.sharedSeeds.map((seed, i) => html`${i > 0 ? ', ' : ''}<a class="seed" href="${bskyUrl(seed)}">${seed}</a>`)}`
+    (c) => html`<li class="coliker${c.followed ? ' followed' : ''}" data-did="${c.did}">liked by <code>${c.did}</code>${c.followed ? ', whom this user follows' : ''}${
+      c.sharedSeeds.length === 0 ? '' : html`, who${c.followed ? '' : ' like this user or the accounts they follow'} also liked ${c.sharedSeeds.map((seed, i) => html`${i > 0 ? ', ' : ''}<a class="seed" href="${bskyUrl(seed)}">${seed}</a>`)}`
     }</li>`,
   )}</ul></li>`;
 }

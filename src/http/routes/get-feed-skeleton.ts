@@ -48,7 +48,8 @@ export function getFeedSkeletonRoute(deps: FeedRouteDeps) {
       throw new XRPCError(ResponseType.NotEnoughResources, 'the feed is still loading', 'NotReady');
     }
     try {
-      const page = engine.ranker.skeleton({ userDid, limit, cursor });
+      // A cold user's first page may wait for their follows, within FOLLOWS_TIMEOUT_MS.
+      const page = await engine.ranker.serve({ userDid, limit, cursor });
       res.json({ ...(page.cursor ? { cursor: page.cursor } : {}), feed: page.feed, reqId: page.reqId });
     } catch (err) {
       if (err instanceof InvalidCursorError) throw new InvalidRequestError(err.message);

@@ -60,10 +60,10 @@ async function answer(raw: unknown, client: string, deps: PlaygroundDeps): Promi
   }
   const feed = deps.feed.get();
   if (!feed?.isReady) return { status: 503, view: { actor, message: 'The feed is still loading: try again in a few seconds.' } };
-  const explanation = feed.explainFor(actor, EXPLAIN_LIMITS);
-  if (explanation.kind === 'unknown') return { status: 404, view: { actor, message: 'No likes from this DID have been seen.' } };
+  const explanation = await feed.explainFor(actor, EXPLAIN_LIMITS);
+  if (explanation.kind === 'unknown') return { status: 404, view: { actor, message: 'No likes nor follows of this DID are known.' } };
   if (explanation.kind === 'cold') {
-    return { status: 200, view: { actor, message: 'Too few recent likes for a personal ranking: this user gets the popular list.' } };
+    return { status: 200, view: { actor, message: 'Too few recent likes, and no follows that lead anywhere, for a personal ranking: this user gets the popular list.' } };
   }
-  return { status: 200, view: { actor, ranked: { did: actor, preset: explanation.preset, posts: explanation.posts } } };
+  return { status: 200, view: { actor, ranked: { did: actor, source: explanation.source, posts: explanation.posts } } };
 }
