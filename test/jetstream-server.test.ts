@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { type JetstreamReplayOptions, type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 
@@ -55,6 +55,20 @@ describe('jetstream replay stand-in', () => {
   it('has its fixture', () => {
     expect(existsSync(CAPTURE), CAPTURE).toBe(true);
     expect(captureLines).toHaveLength(152);
+  });
+
+  it('sends appended lines to a connection idling at the end, and to later connections after the first lines', async () => {
+    const [first, second, third] = captureLines as [string, string, string];
+    const server = await start({ lines: [first] });
+    const ws = connect(`${server.url}/subscribe`);
+    const frames: string[] = [];
+    ws.on('message', (data) => frames.push(String(data)));
+    await vi.waitFor(() => expect(frames).toEqual([first]));
+    server.append([second, third]);
+    await vi.waitFor(() => expect(frames).toEqual([first, second, third]));
+    const later = await start({ lines: [first], atEnd: 'close' });
+    later.append([second]);
+    expect((await receiveAll(`${later.url}/subscribe`)).frames).toEqual([first, second]);
   });
 
   it('sends every line byte-for-byte, with independent playback per connection', async () => {

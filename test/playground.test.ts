@@ -146,7 +146,7 @@ describe('playground of a running service', () => {
     expect(await garbage.text()).toContain('<p id="message">That is neither a DID nor a handle.</p>');
     const unknown = await playground('did:plc:unknownunknownunknownun');
     expect(unknown.status).toBe(404);
-    expect(await unknown.text()).toContain('<p id="message">No likes from this DID have been seen.</p>');
+    expect(await unknown.text()).toContain('<p id="message">No likes nor follows of this DID are known.</p>');
 
     // 4. The empty form is free of messages; then the burst runs out (2/s, burst 10).
     const empty = await playground();

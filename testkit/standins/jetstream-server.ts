@@ -61,6 +61,11 @@ export interface JetstreamReplayServer {
   connectionLog(): ConnectionRecord[];
   /** Connections accepted under 'no-handshake' so far. */
   heldHandshakes(): number;
+  /**
+   * More events, as live ones arriving (in-memory `lines` only): connections idling at the
+   * end send them, and later connections replay them after the first lines.
+   */
+  append(lines: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -87,7 +92,9 @@ interface Subscription {
 const COLLECTION_PATTERN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(\.[A-Za-z0-9-]+|\.\*)$/;
 
 export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promise<JetstreamReplayServer> {
-  const source = await lineSource(opts);
+  if ((opts.file === undefined) === (opts.lines === undefined)) throw new TypeError('jetstream replay: give exactly one of `file` and `lines`');
+  const live = opts.lines === undefined ? undefined : new LiveLines(opts.lines);
+  const source = live ? live.source(opts.atEnd !== 'close') : await fileSource(opts.file!);
   const ratePerSec = opts.ratePerSec ?? 0;
   if (!Number.isFinite(ratePerSec) || ratePerSec < 0) {
     throw new RangeError(`jetstream replay: ratePerSec must be a finite number >= 0, got ${ratePerSec}`);
@@ -164,7 +171,12 @@ export async function startJetstreamReplay(opts: JetstreamReplayOptions): Promis
     setFault: (fault) => faults.set(fault),
     connectionLog: () => log.map((r) => ({ ...r })),
     heldHandshakes: () => heldTotal,
+    append: (lines) => {
+      if (!live) throw new TypeError('jetstream replay: append needs in-memory `lines`, not a file');
+      live.append(lines);
+    },
     close: async () => {
+      live?.close();
       faults.set(undefined);
       dropConnections();
       wss.close();
@@ -198,15 +210,47 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
 /** A fresh batched line iterator per connection: each connection plays back independently. */
 type LineSource = () => AsyncIterable<string[]>;
 
-async function lineSource(opts: JetstreamReplayOptions): Promise<LineSource> {
-  const { file, lines } = opts;
-  if ((file === undefined) === (lines === undefined)) throw new TypeError('jetstream replay: give exactly one of `file` and `lines`');
-  if (lines !== undefined) {
-    return async function* () {
-      for (let i = 0; i < lines.length; i += MEMORY_BATCH_LINES) yield lines.slice(i, i + MEMORY_BATCH_LINES);
-    };
+/** In-memory lines that may grow (append); a playback idling at their end wakes for the new ones. */
+class LiveLines {
+  private readonly lines: string[];
+  private readonly waiting = new Set<() => void>();
+  private closed = false;
+
+  constructor(lines: readonly string[]) {
+    this.lines = [...lines];
   }
-  const path = file as string;
+
+  append(lines: readonly string[]): void {
+    this.lines.push(...lines);
+    this.wake();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  /** `waitAtEnd`: at the end, wait for appended lines (until close) instead of ending. */
+  source(waitAtEnd: boolean): LineSource {
+    return () => this.batches(waitAtEnd);
+  }
+
+  private async *batches(waitAtEnd: boolean): AsyncGenerator<string[]> {
+    let i = 0;
+    for (;;) {
+      for (; i < this.lines.length; i = Math.min(i + MEMORY_BATCH_LINES, this.lines.length)) yield this.lines.slice(i, i + MEMORY_BATCH_LINES);
+      if (!waitAtEnd || this.closed) return;
+      await new Promise<void>((resolve) => this.waiting.add(resolve));
+    }
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting) resolve();
+    this.waiting.clear();
+  }
+}
+
+async function fileSource(path: string): Promise<LineSource> {
   try {
     await access(path, constants.R_OK);
   } catch (err) {
