@@ -100,6 +100,7 @@ describe('status page rendering', () => {
       ingestPaused: 'disk_guard',
       graphLoads: { snapshot: 1 },
       restores: { restored_past_damage: 1, new_generation: 2 },
+      follows: { fetches: { ok: 3, timeout: 1 }, cachedUsers: 3, rankingsFromFollows: 2, rankings: 1234 },
       requests: {},
     } as unknown as StatusReading;
     const page = (role: 'primary' | 'replica') => renderStatusPage({ role, region: 'ams', version: '1', reading, points: () => [], now: Date.now(), refreshSeconds: 10 });
@@ -107,6 +108,7 @@ describe('status page rendering', () => {
     expect(page('primary')).toContain('<dt>loaded from</dt><dd>snapshot ×1</dd>');
     expect(page('replica')).toContain("<dt>primary&#39;s ingest paused</dt><dd>yes: the data volume is past DISK_GUARD_PERCENT (resumes once it drains)</dd>");
     expect(page('replica')).toContain('<dt>fresh restores</dt><dd>restored_past_damage ×1, new_generation ×2</dd>');
+    expect(page('replica')).toContain('<dt>first pages from follows</dt><dd>2 of 1,234</dd><dt>follows fetches</dt><dd>ok ×3, timeout ×1</dd><dt>users with follows cached</dt><dd>3</dd>');
   });
 });
 
@@ -170,7 +172,7 @@ describe('status page of a running service', () => {
 
     expect(page).toContain('<span id="role">primary</span>');
     expect(page).toContain('<dt>likes in the window</dt><dd>105</dd>');
-    expect(page).toContain('<dt>preset</dt><dd>default</dd>');
+    expect(page).toContain('<dt>preset</dt><dd>default</dd><dt>follows</dt><dd>off</dd>');
     expect(page).toMatch(/<dt>Jetstream lag<\/dt><dd>[\d.]+ (ms|s|h|d)<\/dd>/);
     expect(page).toMatch(/<dt>p99<\/dt><dd>[\d.]+ (ms|s)<\/dd>/);
     expect(page).toContain('<dt>up</dt><dd>—</dd>'); // no Litestream outside the launcher

@@ -109,7 +109,7 @@ ${chart({ name: 'walBytes', title: 'WAL size', format: bytes })}
 ${replication}
 ${machinesSection(r?.machines)}
 <section id="ranker"><h2>Ranker</h2>
-<dl>${row('preset', r?.preset ?? UNKNOWN)}</dl>
+<dl>${row('preset', r?.preset ?? UNKNOWN)}${followsRows(r)}</dl>
 </section>
 <section id="requests"><h2>getFeedSkeleton</h2>
 <dl>${row('requests', perSecond(r?.requests.perSecond))}${row('p50', seconds(r?.requests.p50Seconds))}${row('p99', seconds(r?.requests.p99Seconds))}</dl>
@@ -119,6 +119,13 @@ ${qualitySection(r?.feedQuality)}
 </body>
 </html>
 `.text;
+}
+
+/** Cold start from follows: where first pages came from, and how the AppView answers. */
+function followsRows(r: StatusReading | undefined): SafeHtml | string {
+  if (r !== undefined && r.follows === undefined) return row('follows', 'off');
+  const f = r?.follows;
+  return html`${row('first pages from follows', f === undefined ? UNKNOWN : `${count(f.rankingsFromFollows)} of ${count(f.rankings)}`)}${row('follows fetches', tally(f?.fetches))}${row('users with follows cached', count(f?.cachedUsers))}`;
 }
 
 /** One row per peer, as it describes itself in its `_health`. */

@@ -33,6 +33,8 @@ export interface StatusReading {
   /** Undefined on the primary and before a replica's first heartbeat. */
   replicaLagSeconds: number | undefined;
   preset: string | undefined;
+  /** Cold start from follows; undefined when follows are off (FOLLOWS_APPVIEW_URL=off). */
+  follows: FollowsReading | undefined;
   /** The like graph against its memory budget; undefined until the graph has loaded. */
   graph: GraphMemory | undefined;
   /** getFeedSkeleton over the last sample window. */
@@ -41,6 +43,15 @@ export interface StatusReading {
   machines: Machines;
   /** How users answered the pages this node served; undefined before the feed exists. */
   feedQuality: QualityRow[] | undefined;
+}
+
+export interface FollowsReading {
+  /** AppView fetches by outcome (ok, timeout, http_error, ...). */
+  fetches: Record<string, number>;
+  cachedUsers: number;
+  /** First pages ranked with the user's follows, out of all ranked afresh. */
+  rankingsFromFollows: number;
+  rankings: number;
 }
 
 export interface GraphMemory {
@@ -144,6 +155,7 @@ export class StatusSampler {
       litestream: primary && config.litestreamMetricsUrl ? await this.litestream() : undefined,
       replicaLagSeconds: replicaLag === undefined || replicaLag < 0 ? undefined : replicaLag,
       preset: (await values(metrics.rankerPreset)).find((v) => v.value === 1)?.labels.preset?.toString(),
+      follows: config.feed.follows.appviewUrl === undefined ? undefined : await this.follows(),
       graph: await this.graphMemory(),
       requests: {
         perSecond: counterRate(before?.requests.at(-1)?.count, requests.at(-1)?.count ?? 0, seconds),
@@ -172,6 +184,17 @@ export class StatusSampler {
       budgetBytes: (await gauge(metrics.graphMemoryBudgetBytes)) ?? 0,
       likesLeftOut: await gauge(metrics.graphLikesLeftOut),
       oldestLikeTimeS: oldest === 0 ? undefined : oldest,
+    };
+  }
+
+  private async follows(): Promise<FollowsReading> {
+    const { metrics } = this.ctx;
+    const rankings = await values(metrics.feedRankings);
+    return {
+      fetches: countsBy(await values(metrics.followsFetches), (labels) => String(labels.outcome)),
+      cachedUsers: (await gauge(metrics.followsCachedUsers)) ?? 0,
+      rankingsFromFollows: sum(rankings.filter((v) => String(v.labels.source).endsWith('+follows'))),
+      rankings: sum(rankings),
     };
   }
 
