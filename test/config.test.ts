@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, DEFAULT_JETSTREAM_URLS } from '../src/config/config.js';
+import { configFromEnv, DEFAULT_APPVIEW_URL, DEFAULT_JETSTREAM_URLS } from '../src/config/config.js';
 import { ConfigError } from '../src/config/env.js';
 
 describe('configFromEnv', () => {
@@ -61,6 +61,22 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ STATUS_PEERS: 'http://a,nope' })).toThrow(/STATUS_PEERS="nope" is not a URL/);
     const many = Array.from({ length: 21 }, (_, i) => `http://peer${i}`).join(',');
     expect(() => configFromEnv({ STATUS_PEERS: many })).toThrow(/STATUS_PEERS lists 21 URLs, more than 20/);
+  });
+
+  it('asks the public AppView for follows by default; off turns them off; bad values are refused', () => {
+    expect(configFromEnv({}).feed.follows).toEqual({
+      appviewUrl: DEFAULT_APPVIEW_URL,
+      timeoutMs: 2000,
+      maxFollows: 1000,
+      cacheUsers: 5000,
+      ttlMs: 1_800_000,
+      failureTtlMs: 60_000,
+    });
+    expect(configFromEnv({ FOLLOWS_APPVIEW_URL: 'off' }).feed.follows.appviewUrl).toBeUndefined();
+    expect(configFromEnv({ FOLLOWS_APPVIEW_URL: 'http://127.0.0.1:9000', FOLLOWS_TTL_S: '60' }).feed.follows).toMatchObject({ appviewUrl: 'http://127.0.0.1:9000', ttlMs: 60_000 });
+    expect(() => configFromEnv({ FOLLOWS_APPVIEW_URL: 'ftp://appview' })).toThrow(/FOLLOWS_APPVIEW_URL must be an http\(s\) URL/);
+    expect(() => configFromEnv({ FOLLOWS_TIMEOUT_MS: '10' })).toThrow(/FOLLOWS_TIMEOUT_MS=10 is out of range/);
+    expect(() => configFromEnv({ FOLLOWS_MAX: '0' })).toThrow(/FOLLOWS_MAX=0 is out of range/);
   });
 
   it('reports every bad value at once', () => {
