@@ -4,7 +4,8 @@
  *   npm run demo [-- --port 8080] [--keep] [--likes 200000] [--rate 2000] [--once]
  *
  * A local S3 server, a Jetstream replay of a generated like stream, the PLC stand-in with
- * a few of the stream's active likers signed in, a primary in "ams" (launcher → Litestream
+ * a few of the stream's active likers signed in (and a user with no likes who follows them),
+ * the AppView stand-in answering who they follow, a primary in "ams" (launcher → Litestream
  * → service) and replicas in "sin" and "gru" following the bucket, all behind the Fly
  * edge stand-in on --port; the machines listen on the next three ports. Everything lives
  * under data/demo/ (wiped at start unless --keep); the machines log to data/demo/logs/.
@@ -22,7 +23,9 @@ import { describeHealth, healthOf } from '../testkit/processes/health.js';
 import { instructions } from './demo/instructions.js';
 import { type DemoNode, isRunning, killNode, startDemoNode, stopNodes } from './demo/nodes.js';
 import { writeDemoStream } from '../testkit/dataset/demo-stream.js';
+import { COLD_USER_DID, demoFollows } from './demo/follows.js';
 import { type DemoUser, registerDemoUser } from './demo/users.js';
+import { type StandInAppView, startAppView } from '../testkit/standins/appview.js';
 import { type FlyEdge, startFlyEdge } from '../testkit/standins/fly-edge.js';
 import { type JetstreamReplayServer, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
 import { type PlcDirectory, startPlcDirectory } from '../testkit/standins/plc-directory.js';
@@ -66,6 +69,7 @@ interface Running {
   s3?: S3Server;
   replay?: JetstreamReplayServer;
   plc?: PlcDirectory;
+  appview?: StandInAppView;
   edge?: FlyEdge;
   nodes: DemoNode[];
   watch?: NodeJS.Timeout;
@@ -95,14 +99,24 @@ async function main(): Promise<void> {
   const minutes = stats.lines / args.rate / 60;
   console.log(`  ${stats.lines.toLocaleString('en')} events, replayed at ${args.rate.toLocaleString('en')}/s: about ${minutes.toFixed(1)} min of live ingest, then the stream idles`);
 
-  // 3. The stand-ins: S3 (objects under data/demo/s3), the Jetstream replay, the PLC directory.
+  // 3. The stand-ins: S3 (objects under data/demo/s3), the Jetstream replay, the PLC directory,
+  // the AppView (who each user follows: the authors they liked; the cold user, the others).
   running.s3 = await startS3Server({ directory: path.join(DEMO_DIR, 's3') });
   running.replay = await startJetstreamReplay({ file: streamFile, ratePerSec: args.rate });
   const plc = (running.plc = await startPlcDirectory());
   const users: DemoUser[] = await Promise.all(activeLikers.map((did) => registerDemoUser(plc, did, SERVICE_DID)));
+  const coldUser = await registerDemoUser(plc, COLD_USER_DID, SERVICE_DID);
+  running.appview = await startAppView(await demoFollows(streamFile, activeLikers));
 
   // 4. One launcher per region, each on its own port and folder; the edge in front of them.
-  const common = { ...running.s3.env(), PRIMARY_REGION, PLC_URL: plc.url, FEEDGEN_HOSTNAME: HOSTNAME, FEEDGEN_PUBLISHER_DID: PUBLISHER_DID };
+  const common = {
+    ...running.s3.env(),
+    PRIMARY_REGION,
+    PLC_URL: plc.url,
+    FOLLOWS_APPVIEW_URL: running.appview.url,
+    FEEDGEN_HOSTNAME: HOSTNAME,
+    FEEDGEN_PUBLISHER_DID: PUBLISHER_DID,
+  };
   const node = (region: string, role: DemoNode['role'], port: number, env: Record<string, string>) => {
     const logFile = path.join(logs, `${region}.log`);
     return startDemoNode({ region, role, port, logFile, env: { ...common, FLY_REGION: region, ROLE: role, DATA_DIR: path.join(DEMO_DIR, region), ...env } });
@@ -124,8 +138,8 @@ async function main(): Promise<void> {
   // 6. What to try, for a user whose feed is personal already; then the edge's replays as they happen, until Ctrl-C.
   const { user, post } = await personalFeed(running.nodes[0]!.url, users);
   const [readRegion, writeRegion] = REPLICA_REGIONS as [string, string];
-  console.log(`\n${await instructions({ edgeUrl: running.edge.url, nodes: running.nodes, feedUri: FEED_URI, user, post, readRegion, writeRegion })}`);
-  if (args.once) return firstAnswerThenStop(running.edge.url, user);
+  console.log(`\n${await instructions({ edgeUrl: running.edge.url, nodes: running.nodes, feedUri: FEED_URI, user, coldUser, post, readRegion, writeRegion })}`);
+  if (args.once) return firstAnswerThenStop(running.edge.url, user, running.nodes[0]!.url, coldUser);
   console.log('\nRunning; Ctrl-C stops everything.');
   watchEdge(running.edge);
   for (const n of running.nodes) {
@@ -239,10 +253,15 @@ async function feedPage(url: string, token: string | undefined): Promise<string[
 }
 
 /** --once: one signed-in feed page through the edge, then the same stop as Ctrl-C. */
-async function firstAnswerThenStop(edgeUrl: string, user: DemoUser): Promise<void> {
+async function firstAnswerThenStop(edgeUrl: string, user: DemoUser, primaryUrl: string, coldUser: DemoUser): Promise<void> {
   const page = await feedPage(edgeUrl, await user.token('app.bsky.feed.getFeedSkeleton'));
   if (page.length === 0) throw new Error('the first feed answer through the edge was empty');
   console.log(`first feed answer through the edge: ${page.length} posts, the first ${page[0]}`);
+  // The cold user's page on the primary, whose metrics then say whether their follows ranked it.
+  const cold = await feedPage(primaryUrl, await coldUser.token('app.bsky.feed.getFeedSkeleton'));
+  const fromFollows = metricSamples(await (await fetch(`${primaryUrl}/metrics`)).text(), 'feedgen_feed_rankings_total').some((s) => s.labels.source?.endsWith('+follows') && s.value > 0);
+  if (!fromFollows) throw new Error("the cold user's feed was not ranked from their follows");
+  console.log(`the cold user's feed, ranked from their follows: ${cold.length} posts`);
   await stopOnce();
   process.exit(0);
 }
@@ -303,6 +322,7 @@ async function stop(): Promise<void> {
   await running.edge?.close();
   await running.replay?.close();
   await running.plc?.close();
+  await running.appview?.close();
   await running.s3?.close();
   console.log(`stopped; everything is in ${path.relative(REPO_ROOT, DEMO_DIR)} (npm run demo -- --keep resumes from it)`);
 }

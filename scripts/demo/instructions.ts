@@ -11,6 +11,8 @@ export interface DemoSetting {
   nodes: DemoNode[];
   feedUri: string;
   user: DemoUser;
+  /** A user with no likes, whose feed comes from who they follow (the AppView stand-in). */
+  coldUser: DemoUser;
   /** A post to mark seen with sendInteractions. */
   post: string;
   /** The replica to read from, and the one to write through. */
@@ -33,6 +35,10 @@ export async function instructions(s: DemoSetting): Promise<string> {
     '',
     `A personal feed for ${s.user.did}, served by the replica in ${s.readRegion} (the token is valid one hour):`,
     `  curl -s ${via(s.readRegion)} -H 'authorization: Bearer ${await s.user.token(SKELETON)}' '${s.edgeUrl}/xrpc/${SKELETON}?${feedQuery}'`,
+    '',
+    `The feed of ${s.coldUser.did}, who never liked anything: ranked from the accounts they follow (the AppView stand-in says who):`,
+    `  curl -s -H 'authorization: Bearer ${await s.coldUser.token(SKELETON)}' '${s.edgeUrl}/xrpc/${SKELETON}?${feedQuery}'`,
+    `  and why each post is there: ${s.edgeUrl}/playground?actor=${s.coldUser.did}`,
     '',
     `sendInteractions sent to the replica in ${s.writeRegion}: it answers fly-replay, and the edge replays the request on the primary (${primary.region}):`,
     `  curl -s -X POST ${via(s.writeRegion)} -H 'content-type: application/json' -H 'authorization: Bearer ${await s.user.token(SEND)}' -d '${body}' ${s.edgeUrl}/xrpc/${SEND}`,
