@@ -145,11 +145,10 @@ export class FeedRanker {
     const createdAtMs = this.nowMs();
     const user = userDid === undefined ? undefined : lookup.actorId(userDid);
     const preset = governor.current;
-    const followed = followedDids && actorIds(lookup, followedDids);
-    const ranked =
-      userDid === undefined
-        ? undefined
-        : rankUser(graph, { actor: user, followed, signals: (user !== undefined && lookup.signals?.(user)) || NO_SIGNALS }, PRESETS[preset], createdAtMs / 1000);
+    // The DIDs' ids are looked up only when the follows will be used: a user past belowLikes ranks without them.
+    const followed = followedDids && wantsFollows(graph, user) ? actorIds(lookup, followedDids) : undefined;
+    const signals = (user === undefined ? undefined : lookup.signals?.(user)) ?? NO_SIGNALS;
+    const ranked = userDid === undefined ? undefined : rankUser(graph, { actor: user, followed, signals }, PRESETS[preset], createdAtMs / 1000);
     governor.record(performance.now() - started + (this.deps.loopLagMs?.() ?? 0));
     const list: RankedList =
       ranked === undefined
