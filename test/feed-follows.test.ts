@@ -98,6 +98,14 @@ describe('cold start from follows, through the service with the stand-in AppView
     expect(metricValue(await metrics(), 'feedgen_follows_lookups_total', { result: 'cached' })).toBeGreaterThanOrEqual(1);
   });
 
+  it('never asks the AppView for a user with enough likes of their own', async () => {
+    const active = await registerUser(inputs.plc, likers[0]!);
+    appview.setFollows(active.did, likers.slice(1, 5));
+    const page = await firstPage(active);
+    expect(page).toHaveLength(30);
+    expect(appview.requests(active.did)).toBe(0);
+  });
+
   it.each([
     ['times out', { kind: 'delay', ms: 5000 }, 'timeout'],
     ['answers 500', { kind: 'status', status: 500 }, 'http_error'],
