@@ -67,8 +67,8 @@ describe('configFromEnv', () => {
     expect(configFromEnv({}).feed.follows).toEqual({
       appviewUrl: DEFAULT_APPVIEW_URL,
       timeoutMs: 2000,
-      maxFollows: 1000,
-      cacheUsers: 5000,
+      maxFollows: 500,
+      cacheUsers: 2000,
       ttlMs: 1_800_000,
       failureTtlMs: 60_000,
     });
