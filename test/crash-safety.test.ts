@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openReader } from '../src/store/database.js';
 import { generateDataset } from '../testkit/dataset/generator.js';
 import { seeded } from '../testkit/random.js';
-import { startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { framesSentFor, startJetstreamReplay } from '../testkit/standins/jetstream-server.js';
+import { WANTED_COLLECTIONS } from '../src/ingest/events.js';
 import { killAllServices, spawnService } from '../testkit/processes/child-service.js';
 import { likeFingerprint } from '../testkit/processes/db.js';
 import { metricTotal } from '../testkit/metrics/prometheus.js';
@@ -55,7 +56,7 @@ describe('crash safety', () => {
     const clean = await startTestService(cleanConfig, { keepData: true });
     // Every frame read and counted (counts are taken as batches commit), not only sent.
     const eventsCounted = async () => metricTotal(await clean.service.ctx.metrics.registry.metrics(), 'feedgen_ingest_events_total');
-    await waitFor(async () => ((await eventsCounted()) === lines.length ? true : undefined), 60_000, 'every frame of the clean run ingested');
+    await waitFor(async () => ((await eventsCounted()) === framesSentFor(lines, WANTED_COLLECTIONS).frames ? true : undefined), 60_000, 'every frame of the clean run ingested');
     await clean.stop();
     await cleanServer.close();
     const expected = fingerprintOf(cleanConfig.dbPath);

@@ -48,7 +48,6 @@ describe('ingest from a Jetstream server over loopback', () => {
     expect(jetstream.stats().requests[0]!.wantedCollections.sort()).toEqual([
       'app.bsky.feed.like',
       'app.bsky.feed.post',
-      'app.bsky.feed.repost',
       'app.bsky.graph.follow',
     ]);
     expect(metricValue(metrics, 'feedgen_ingest_events_total', { kind: 'commit', outcome: 'rejected' })).toBe(0);

@@ -18,10 +18,13 @@ describe('parseFrame on the real capture', () => {
     expect(likes).toHaveLength(105);
   });
 
-  it('reads posts, reposts, the post delete and the account event', () => {
-    const types = lines.map((line) => parse(line)).flatMap((r) => (r.outcome === 'event' ? [r.event.type] : []));
+  it('reads posts, the post delete and the account event; reposts are ignored as a collection not used', () => {
+    const results = lines.map((line) => parse(line));
+    const types = results.flatMap((r) => (r.outcome === 'event' ? [r.event.type] : []));
     expect(types.filter((t) => t === 'post')).toHaveLength(17);
-    expect(types.filter((t) => t === 'repost')).toHaveLength(15);
+    const reposts = lines.flatMap((line, i) => (line.includes('"app.bsky.feed.repost"') ? [results[i]!] : []));
+    expect(reposts).toHaveLength(15);
+    for (const r of reposts) expect(r).toMatchObject({ outcome: 'ignored', reason: 'other_collection' });
     expect(types).toContain('post-delete');
     expect(types).toContain('account');
   });

@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openWriter } from '../src/store/database.js';
 import { EventWriter } from '../src/ingest/writer/event-writer.js';
-import { migrate } from '../src/store/schema.js';
+import { migrate, SCHEMA_VERSION } from '../src/store/schema.js';
 import { postUri } from '../src/atproto/identifiers.js';
 import { likeFingerprint } from '../testkit/processes/db.js';
 
@@ -52,7 +52,7 @@ describe('migration 3 (likes without their index by post)', () => {
     expect(before.seq).toBe(60);
     const db = openWriter(dbPath, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.prepare<[], LikeRow>('SELECT id, actor_id, post_id, time_us, deleted FROM likes ORDER BY id').all()).toEqual(before.likes);
       expect(db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'likes'").pluck().get()).toBe(60);
       expect(db.prepare("SELECT count(*) FROM sqlite_sequence WHERE name = 'likes_v3'").pluck().get()).toBe(0);
@@ -97,6 +97,37 @@ describe('migration 3 (likes without their index by post)', () => {
       expect(db.prepare('SELECT like_bound >= 61 FROM posts WHERE id = 1').pluck().get()).toBe(1);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('migration 4 (reposts no longer stored)', () => {
+  it('drops the reposts table and its prune watermark, and keeps every like', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'feedgen-migrate-'));
+    const dbPath = path.join(dir, 'feed.db');
+    try {
+      const old = new BetterSqlite3(dbPath);
+      old.pragma('journal_mode = WAL');
+      migrate(old, 3);
+      old.prepare('INSERT INTO actors (did) VALUES (?)').run(did(0));
+      old.prepare('INSERT INTO posts (author_id, rkey, first_seen_us) VALUES (1, ?, 1)').run('3n36oga6fq0wl');
+      old.prepare('INSERT INTO likes (actor_id, rkey, post_id, time_us) VALUES (1, 1, 1, 2)').run();
+      old.prepare('INSERT INTO reposts (actor_id, rkey, post_id, time_us) VALUES (1, ?, 1, 3)').run('3n36oga6fq1wl');
+      old.prepare("INSERT INTO meta (key, value) VALUES ('pruned_repost_id', 7), ('pruned_like_id', 0)").run();
+      old.close();
+
+      const db = openWriter(dbPath, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
+      try {
+        expect(db.pragma('user_version', { simple: true })).toBe(4);
+        expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'reposts'").pluck().get()).toBe(0);
+        expect(db.prepare('SELECT key FROM meta ORDER BY key').pluck().all()).not.toContain('pruned_repost_id');
+        expect(db.prepare('SELECT count(*) FROM likes').pluck().get()).toBe(1);
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,7 +10,8 @@ import { spawnService, type TsChild } from '../../testkit/processes/child-servic
 import { metricValue } from '../../testkit/metrics/prometheus.js';
 import { waitFor } from '../../testkit/polling/wait-for.js';
 import { freePort } from '../../testkit/processes/processes.js';
-import type { JetstreamReplayServer } from '../../testkit/standins/jetstream-server.js';
+import { framesSentFor, type JetstreamReplayServer } from '../../testkit/standins/jetstream-server.js';
+import { WANTED_COLLECTIONS } from '../../src/ingest/events.js';
 import { type ChaosContext, type ChaosScenario, Checks } from './outcome.js';
 import { chaosStream, disorderUsOf } from './support/chaos-stream.js';
 import { cleanRun } from './support/clean-run.js';
@@ -109,7 +110,7 @@ export const jetstreamFaults: ChaosScenario = {
 
       // The end: the rest of the stream at full speed, then the same data as the clean run.
       ctx.log('waiting for the stream to be consumed...');
-      await waitFor(() => (hosts.streamSent(lines.length) ? true : undefined), (lines.length / RATE_PER_S) * 1000 + WAIT_MS, 'the whole stream to be sent');
+      await waitFor(() => (hosts.streamSent(framesSentFor(lines, WANTED_COLLECTIONS).lastLine) ? true : undefined), (lines.length / RATE_PER_S) * 1000 + WAIT_MS, 'the whole stream to be sent');
       await waitQuiet(run.dbPath, 1500, WAIT_MS);
       const actual = dbContent(run.dbPath);
       const diff = contentDiff(actual, expected);

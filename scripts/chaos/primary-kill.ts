@@ -10,7 +10,8 @@ import { restoreFrom } from '../../testkit/processes/primary.js';
 import { seeded } from '../../testkit/random.js';
 import { metricValue } from '../../testkit/metrics/prometheus.js';
 import { waitFor } from '../../testkit/polling/wait-for.js';
-import { startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { framesSentFor, startJetstreamReplay } from '../../testkit/standins/jetstream-server.js';
+import { WANTED_COLLECTIONS } from '../../src/ingest/events.js';
 import { startS3Server } from '../../testkit/standins/s3-server.js';
 import { type ChaosScenario, Checks } from './outcome.js';
 import { chaosStream, disorderUsOf } from './support/chaos-stream.js';
@@ -53,7 +54,8 @@ export const primaryKill: ChaosScenario = {
     const replay = await startJetstreamReplay({ lines, ratePerSec: RATE_PER_S });
     const env = { ...s3.env(), DATA_DIR: ctx.tempDir(), JETSTREAM_URL: `${replay.url}/subscribe`, LITESTREAM_PATH: 'primary-kill' };
     const dbPath = path.join(env.DATA_DIR, 'feed.db');
-    const streamDone = () => replay.connectionLog().some((c) => c.lastLine === lines.length);
+    const { lastLine } = framesSentFor(lines, WANTED_COLLECTIONS);
+    const streamDone = () => replay.connectionLog().some((c) => c.lastLine === lastLine);
 
     const recoverMs: number[] = [];
     const rewound: number[] = [];

@@ -40,7 +40,7 @@ const PAGE_BYTES = NEW_DATABASE_PAGE_BYTES;
 const WAL_BOUND_FACTOR = 3 * 1.5;
 /** Stalled seconds under this: the replica position moves again (the heartbeat changes the WAL every second). */
 const CAUGHT_UP_STALLED_S = 3;
-/** Generated streams have ~1.22 lines (posts, reposts...) per like. */
+/** Generated streams have ~1.22 lines (posts, reposts, deletes...; the service reads all but the reposts) per like. */
 const LINES_PER_LIKE = 1.22;
 
 export const s3Outage: ChaosScenario = {

@@ -36,7 +36,7 @@ function atUriSegments(value: string): string[] | undefined {
 }
 
 /**
- * Checks the subject of a like or repost, which must be `at://<did>/app.bsky.feed.post/<rkey>`:
+ * Checks the subject of a like, which must be `at://<did>/app.bsky.feed.post/<rkey>`:
  * strong refs name the author by DID, never by handle.
  */
 export function checkPostUri(uri: string): 'bad_subject_uri' | 'subject_not_a_post' | undefined {

@@ -9,8 +9,6 @@ export type IngestEvent =
   | { type: 'like-delete'; did: string; rkey: string; timeUs: number }
   | { type: 'post'; did: string; rkey: string; createdAtUs: number | undefined; isReply: boolean; timeUs: number }
   | { type: 'post-delete'; did: string; rkey: string; timeUs: number }
-  | { type: 'repost'; did: string; rkey: string; subjectUri: string; timeUs: number }
-  | { type: 'repost-delete'; did: string; rkey: string; timeUs: number }
   | { type: 'account'; did: string; active: boolean; status: string | undefined; accountSeq: number; timeUs: number };
 
 export type EventType = IngestEvent['type'];
@@ -61,7 +59,6 @@ export type RejectReason =
 export const JETSTREAM_COLLECTIONS = {
   like: 'app.bsky.feed.like',
   post: 'app.bsky.feed.post',
-  repost: 'app.bsky.feed.repost',
   follow: 'app.bsky.graph.follow',
 } as const;
 

@@ -57,7 +57,7 @@ function parseCommit(did: string, timeUs: number, commit: unknown, position: Str
   if (operation !== 'create' && operation !== 'update' && operation !== 'delete') return reject(type, 'bad_operation');
   if (typeof rkey !== 'string' || !isRecordKey(rkey)) return reject(type, 'bad_rkey');
 
-  // Likes, reposts and follows are never edited; a post edit changes nothing we rank on.
+  // Likes and follows are never edited; a post edit changes nothing we rank on.
   if (operation === 'update') return { outcome: 'ignored', kind: type, reason: 'update', position };
   if (type === 'follow') return parseFollow(operation, did, rkey, record, timeUs, position);
   if (operation === 'delete') return accept({ type: `${type}-delete`, did, rkey, timeUs }, position);
@@ -92,14 +92,12 @@ function parseAccount(did: string, timeUs: number, account: unknown, position: S
   return accept({ type: 'account', did, active, status, accountSeq: seq, timeUs }, position);
 }
 
-function collectionType(collection: string): 'like' | 'post' | 'repost' | 'follow' | undefined {
+function collectionType(collection: string): 'like' | 'post' | 'follow' | undefined {
   switch (collection) {
     case JETSTREAM_COLLECTIONS.like:
       return 'like';
     case JETSTREAM_COLLECTIONS.post:
       return 'post';
-    case JETSTREAM_COLLECTIONS.repost:
-      return 'repost';
     case JETSTREAM_COLLECTIONS.follow:
       return 'follow';
     default:

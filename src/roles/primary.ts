@@ -27,7 +27,7 @@ export async function startPrimary(ctx: AppContext, parts: NodeParts): Promise<R
     { dbPath: config.dbPath, db: config.db, retention: config.retention, writerPauseMs: config.ingest.writerPauseMs },
     {
       onPruned: ({ result, liveLikes }) => {
-        for (const table of ['likes', 'reposts', 'posts', 'changes'] as const) metrics.pruned.inc({ table }, result[table]);
+        for (const table of ['likes', 'posts', 'changes'] as const) metrics.pruned.inc({ table }, result[table]);
         metrics.likes.set(liveLikes);
       },
       onHousekeepingError: ({ task, message }) => log.error({ task, err: message }, 'writer housekeeping failed'),

@@ -11,7 +11,6 @@ export const META = {
   liveLikes: 'live_likes',
   /** Every like with an id at or below this has been pruned. */
   prunedLikeId: 'pruned_like_id',
-  prunedRepostId: 'pruned_repost_id',
   /** Where the next sweep for unliked old posts starts. */
   postSweepId: 'post_sweep_id',
   /** Whether the primary can serve feeds (a PrimaryFeedState): replicas read it in their copy. */

@@ -5,7 +5,6 @@ import { META, type MetaKey, MetaTable } from './meta.js';
 
 export interface PruneResult {
   likes: number;
-  reposts: number;
   posts: number;
   changes: number;
   /** True when a step hit its batch limit: more is waiting. */
@@ -29,7 +28,6 @@ interface AgedTable {
 export class Pruner {
   private readonly meta: MetaTable;
   private readonly likes: AgedTable;
-  private readonly reposts: AgedTable;
   private readonly changes: AgedTable;
   private readonly interactions: AgedTable;
   private readonly postsFrom;
@@ -47,7 +45,6 @@ export class Pruner {
       watermark,
     });
     this.likes = aged('likes', 'id', 'deleted = 0', META.prunedLikeId);
-    this.reposts = aged('reposts', 'id', 'deleted = 0', META.prunedRepostId);
     this.changes = aged('changes', 'seq', '0', undefined);
     this.interactions = aged('interactions', 'id', '0', undefined);
     this.postsFrom = db.prepare<[number, number], { id: number; first_seen_us: number; like_bound: number }>(
@@ -73,12 +70,11 @@ export class Pruner {
     return this.db.transaction((): PruneResult => {
       const likes = this.pruneOldest(this.likes, cutoffUs, maxRows);
       this.writer.adjustLiveLikes(-likes.live);
-      const reposts = this.pruneOldest(this.reposts, cutoffUs, maxRows);
       const changes = this.pruneOldest(this.changes, cutoffUs, maxRows);
       this.pruneOldest(this.interactions, cutoffUs, maxRows);
       const posts = this.prunePosts(cutoffUs, maxRows);
-      const more = [likes, reposts, changes].some((pruned) => pruned.rows >= maxRows);
-      return { likes: likes.rows, reposts: reposts.rows, changes: changes.rows, posts, more };
+      const more = [likes, changes].some((pruned) => pruned.rows >= maxRows);
+      return { likes: likes.rows, changes: changes.rows, posts, more };
     }).immediate();
   }
 

@@ -6,7 +6,7 @@
  * Events strictly before the cut-off are applied as the service applies them: likes
  * get increasing ids in stream order, unlikes remove their like, post deletes mark the
  * post gone, account events set the actor's status when their seq is newer. Reposts
- * do not enter the like graph. Events at or after the cut-off never touch the graph:
+ * are not read (the service does not ask Jetstream for them). Events at or after the cut-off never touch the graph:
  * they only fill the held-out set.
  */
 import { LikeGraph } from '../../src/feed/graph/like-graph.js';
@@ -153,9 +153,6 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         graph.setActorActive(actor, event.active);
         break;
       }
-      case 'repost':
-      case 'repost-delete':
-        break;
     }
   }
 

@@ -442,3 +442,19 @@ function truncateUtf8(text: string, maxBytes: number): string {
   const bytes = Buffer.from(text);
   return bytes.length <= maxBytes ? text : bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
 }
+
+/**
+ * Of `lines`, how many a subscription naming `wantedCollections` (and no cursor) is sent,
+ * and the line number (`lastLine`) of the last one: what a test waits for.
+ */
+export function framesSentFor(lines: readonly string[], wantedCollections: readonly string[]): { frames: number; lastLine: number } {
+  const selection: Selection = { timeCursor: undefined, filter: collectionFilter(wantedCollections), withSequence: false, parse: true };
+  let frames = 0;
+  let lastLine = 0;
+  lines.forEach((line, i) => {
+    if (line.trim() === '' || frameFor(line, i + 1, selection) === undefined) return;
+    frames++;
+    lastLine = i + 1;
+  });
+  return { frames, lastLine };
+}

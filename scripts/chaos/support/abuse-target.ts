@@ -9,6 +9,8 @@ import { registerUser, type SignedUser, startDatasetInputs } from '../../../test
 import { waitHealthy } from '../../../testkit/processes/health.js';
 import { freePort } from '../../../testkit/processes/processes.js';
 import type { PlcDirectory } from '../../../testkit/standins/plc-directory.js';
+import { framesSentFor } from '../../../testkit/standins/jetstream-server.js';
+import { WANTED_COLLECTIONS } from '../../../src/ingest/events.js';
 import type { ChaosContext } from '../outcome.js';
 
 const READY_TIMEOUT_MS = 120_000;
@@ -39,7 +41,7 @@ export async function startAbuseTarget(ctx: ChaosContext, likes: number, userCou
   try {
     const users = await Promise.all(actors.map((did) => registerUser(plc, did)));
     await waitHealthy(base, READY_TIMEOUT_MS, 'the abuse target ready', service);
-    await waitFor(() => (jetstream.stats().framesSent >= lines.length ? true : undefined), READY_TIMEOUT_MS, 'the abuse target sent its likes');
+    await waitFor(() => (jetstream.stats().framesSent >= framesSentFor(lines, WANTED_COLLECTIONS).frames ? true : undefined), READY_TIMEOUT_MS, 'the abuse target sent its likes');
     ctx.log(`service ready on ${base} with ${lines.length} stream lines, ${users.length} signed users`);
     return { base, port, service, plc, users, alive, stop };
   } catch (err) {

@@ -9,7 +9,6 @@ export interface DbContent {
   /** Every like row, unliked ones included: "liker|rkey|post author|post rkey|deleted|time_us". */
   likes: string[];
   posts: string[];
-  reposts: string[];
   actors: string[];
   /** The change log the like graph follows: "kind|time_us", repeats kept (a replay must not add one). */
   changes: string[];
@@ -22,8 +21,6 @@ const QUERIES = {
           FROM likes l JOIN actors a ON a.id = l.actor_id JOIN posts p ON p.id = l.post_id JOIN actors pa ON pa.id = p.author_id`,
   posts: `SELECT a.did || '|' || p.rkey || '|' || p.flags || '|' || ifnull(p.created_us, '') || '|' || p.first_seen_us
           FROM posts p JOIN actors a ON a.id = p.author_id`,
-  reposts: `SELECT a.did || '|' || r.rkey || '|' || pa.did || '|' || p.rkey || '|' || r.deleted
-            FROM reposts r JOIN actors a ON a.id = r.actor_id JOIN posts p ON p.id = r.post_id JOIN actors pa ON pa.id = p.author_id`,
   actors: `SELECT did || '|' || active || '|' || ifnull(status, '') || '|' || ifnull(status_seq, '') FROM actors`,
   changes: `SELECT kind || '|' || time_us FROM changes`,
 } as const;
@@ -37,7 +34,6 @@ export function dbContent(dbPath: string): DbContent {
     return {
       likes: rows(QUERIES.likes),
       posts: rows(QUERIES.posts),
-      reposts: rows(QUERIES.reposts),
       actors: rows(QUERIES.actors),
       changes: rows(QUERIES.changes),
       liveLikesMeta: typeof live === 'number' ? live : undefined,
@@ -58,7 +54,7 @@ export function liveLikes(content: DbContent): string[] {
  */
 export function contentDiff(actual: DbContent, expected: DbContent): string {
   const problems: string[] = [];
-  for (const table of ['likes', 'posts', 'reposts', 'actors', 'changes'] as const) {
+  for (const table of ['likes', 'posts', 'actors', 'changes'] as const) {
     const { missing, extra } = multisetDiff(actual[table], expected[table]);
     if (missing + extra > 0) problems.push(`${table}: ${missing} missing, ${extra} extra`);
   }
@@ -88,13 +84,13 @@ function multisetDiff(actual: readonly string[], expected: readonly string[]): {
   return { missing, extra };
 }
 
-/** The newest event time committed (likes, reposts, the change log, posts first seen): where a resume must not start after. */
+/** The newest event time committed (likes, the change log, posts first seen): where a resume must not start after. */
 export function newestCommittedUs(dbPath: string): number {
   const db = openReader(dbPath, { busyTimeoutMs: 5000 });
   try {
     return db
       .prepare(
-        `SELECT max(ifnull((SELECT max(time_us) FROM likes), 0), ifnull((SELECT max(time_us) FROM reposts), 0),
+        `SELECT max(ifnull((SELECT max(time_us) FROM likes), 0),
                     ifnull((SELECT max(time_us) FROM changes), 0), ifnull((SELECT max(first_seen_us) FROM posts), 0))`,
       )
       .pluck()

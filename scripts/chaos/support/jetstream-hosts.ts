@@ -15,7 +15,8 @@ export interface JetstreamHosts {
   /** Host label (host:port) of each, as feedgen_jetstream_connections_total names it. */
   label(host: JetstreamReplayServer): string;
   /** Some host has sent the stream's last line. */
-  streamSent(lines: number): boolean;
+  /** Whether some connection sent the frame of this line number (see framesSentFor). */
+  streamSent(lastLine: number): boolean;
   closeAll(): Promise<void>;
 }
 

@@ -152,20 +152,6 @@ export class EventWriter {
         return this.upsertPost(event.did, event.rkey, event.createdAtUs, event.isReply, event.timeUs);
       case 'post-delete':
         return this.deletePost(event.did, event.rkey, event.timeUs);
-      case 'repost':
-        return this.stmt.insertRepost.run(
-          this.actorId(event.did),
-          event.rkey,
-          this.post(event.subjectUri, event.timeUs).id,
-          event.timeUs,
-        ).changes === 1
-          ? 'stored'
-          : 'duplicate';
-      case 'repost-delete': {
-        const actorId = this.knownActorId(event.did);
-        if (actorId === undefined) return 'ignored';
-        return this.stmt.deleteRepost.run(actorId, event.rkey).changes === 1 ? 'stored' : 'ignored';
-      }
       case 'account':
         return this.setAccountStatus(event.did, event.active, event.status, event.accountSeq, event.timeUs);
     }
@@ -253,7 +239,7 @@ export class EventWriter {
 }
 
 function emptyCounts(): OutcomeCounts {
-  const types: EventType[] = ['like', 'like-delete', 'post', 'post-delete', 'repost', 'repost-delete', 'account'];
+  const types: EventType[] = ['like', 'like-delete', 'post', 'post-delete', 'account'];
   return Object.fromEntries(types.map((t) => [t, { stored: 0, duplicate: 0, ignored: 0 }])) as OutcomeCounts;
 }
 
@@ -293,10 +279,6 @@ function prepareStatements(db: WriterDb) {
     deleteLike: prepare<[StoredRecordKey, number], IdRow>(
       'UPDATE likes SET deleted = 1 WHERE rkey = ? AND actor_id = ? AND deleted = 0 RETURNING id',
     ),
-    insertRepost: prepare<[number, string, number, number]>(
-      'INSERT INTO reposts (actor_id, rkey, post_id, time_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
-    deleteRepost: prepare<[number, string]>('UPDATE reposts SET deleted = 1 WHERE actor_id = ? AND rkey = ? AND deleted = 0'),
     setAccountStatus: prepare<[number, string | null, number, number, number]>(
       'UPDATE actors SET active = ?, status = ?, status_seq = ? WHERE id = ? AND (status_seq IS NULL OR status_seq < ?)',
     ),
