@@ -99,7 +99,7 @@ function referenceScores(likes: readonly Like[], p: RankerParams, user = U): Map
   }
   const score = new Map<number, number>();
   for (const [actor, o] of overlap) {
-    const weight = o / count((l) => l[0] === actor) ** p.colikerActivityExponent;
+    const weight = o ** p.colikerOverlapExponent / count((l) => l[0] === actor) ** p.colikerActivityExponent;
     for (const [, post, hoursAgo] of likes.filter((l) => l[0] === actor)) {
       if (timeOf(hoursAgo) < NOW - p.candidateWindowHours * HOUR) continue;
       score.set(post, (score.get(post) ?? 0) + weight * decay(NOW - timeOf(hoursAgo), p.candidateHalfLifeHours));
@@ -126,11 +126,12 @@ describe('ranker kernel: the order it gives on hand-built graphs', () => {
       [Z, Q, 2],
       ...fillers.map((post) => [Z, post, 2] as const),
     ]);
-    const ranked = rank(g, DEFAULT);
+    // Uncapped: Z's 21 likes are more than DEFAULT reads of one co-liker, and which of them is a matter of ties.
+    const ranked = rank(g, withOverrides(DEFAULT, UNCAPPED));
     expect(ranked.slice(0, 3)).toEqual([X, Y, Q]);
     expect(new Set(ranked)).toEqual(new Set([X, Y, Q, ...fillers]));
     // Without the activity term, W and Z weigh the same and the tie goes to Q's lower id.
-    const flat = rank(g, withOverrides(DEFAULT, { colikerActivityExponent: 0 }));
+    const flat = rank(g, withOverrides(DEFAULT, { ...UNCAPPED, colikerActivityExponent: 0 }));
     expect(flat.indexOf(Q)).toBeLessThan(flat.indexOf(Y));
   });
 
@@ -169,6 +170,12 @@ describe('ranker kernel: the order it gives on hand-built graphs', () => {
         [W, 21, 1],
         ...range(100, 50).map((actor) => [actor, B, 6] as const),
       ],
+    },
+    {
+      term: 'co-liker overlap: two co-likers who share one seed each outweigh one who shares both',
+      on: { colikerOverlapExponent: 0.5 },
+      inDefault: DEFAULT.colikerOverlapExponent < 1,
+      likes: [...USER_SEEDS, [V, A, 29], [V, B, 19], [V, 21, 1], [W, A, 28], [W, 22, 1], [Z, B, 18], [Z, 22, 1]],
     },
     {
       term: 'co-liker activity: a co-liker who likes everything counts less',
@@ -407,9 +414,9 @@ describe('ExplainCollector', () => {
     const c = colikers(g, U, s, p, explain);
     const scored = candidates(g, c, p, NOW, explain);
 
-    // Co-liker weights: w(u) = (Σ contributions) / likes(u)^activity.
+    // Co-liker weights: w(u) = (Σ contributions)^overlap / likes(u)^activity.
     expect(c.ids.length).toBeGreaterThan(5);
-    c.ids.forEach((actor, k) => expectClose(overlap.get(actor)! / g.likesOfActor(actor) ** p.colikerActivityExponent, c.weights[k]!));
+    c.ids.forEach((actor, k) => expectClose(overlap.get(actor)! ** p.colikerOverlapExponent / g.likesOfActor(actor) ** p.colikerActivityExponent, c.weights[k]!));
     // Candidate scores: f(q) = (Σ contributions) / likes(q)^popularity.
     expect(new Set(candidate.keys())).toEqual(new Set(scored.ids));
     scored.ids.forEach((post, k) => expectClose(candidate.get(post)! / g.likesOfPost(post) ** p.popularityExponent, scored.weights[k]!));
@@ -562,12 +569,15 @@ describe('presets', () => {
     }
   });
 
-  it('COLIKE_COUNT is DEFAULT with every weight flat', () => {
-    // The weights are the exponents (flat at 0) and the half-lives (flat at infinity); every other knob stays.
+  it('COLIKE_COUNT is DEFAULT with every weight flat, at the caps it was defined with', () => {
+    // The weights are the exponents (flat at 0; the overlap's at 1, counted as is) and the half-lives (flat at infinity); every other knob stays.
     const keys = Object.keys(DEFAULT) as Array<keyof RankerParams>;
     expect(Object.keys(COLIKE_COUNT).sort()).toEqual([...keys].sort());
+    const definedWith: Partial<RankerParams> = { maxColikers: 500, candidateLikesPerColiker: 60 };
     for (const key of keys) {
-      if (key.endsWith('Exponent')) expect(COLIKE_COUNT[key], key).toBe(0);
+      if (key in definedWith) expect(COLIKE_COUNT[key], key).toBe(definedWith[key]);
+      else if (key === 'colikerOverlapExponent') expect(COLIKE_COUNT[key], key).toBe(1);
+      else if (key.endsWith('Exponent')) expect(COLIKE_COUNT[key], key).toBe(0);
       else if (key.endsWith('HalfLifeHours')) expect(COLIKE_COUNT[key], key).toBe(Number.POSITIVE_INFINITY);
       else expect(COLIKE_COUNT[key], key).toBe(DEFAULT[key]);
     }

@@ -5,7 +5,7 @@
  *
  *   seed weight       s(p)  = 2^(-age(p) / seedHalfLife)                  for the user's recent likes p
  *   overlap           o(u)  = Σ_p s(p) / likes(p)^seedSpecificityExponent  over seeds p that u liked
- *   co-liker weight   w(u)  = o(u) / likes(u)^colikerActivityExponent      top maxColikers kept
+ *   co-liker weight   w(u)  = o(u)^colikerOverlapExponent / likes(u)^colikerActivityExponent   top maxColikers kept
  *   candidate score   c(q)  = Σ_u w(u) · 2^(-age(u♥q) / candidateHalfLife) over co-likers u who liked q
  *   final score       f(q)  = c(q) / likes(q)^popularityExponent
  */
@@ -98,7 +98,11 @@ export function colikers(graph: GraphView, user: number, s: Seeds, p: RankerPara
     }
   }
   const { ids, sums } = entriesOf(overlapByActor);
-  for (let i = 0; i < ids.length; i++) sums[i] = sums[i]! / activity.of(graph.likesOfActor(ids[i]!));
+  const overlapExponent = p.colikerOverlapExponent;
+  for (let i = 0; i < ids.length; i++) {
+    const overlap = overlapExponent === 1 ? sums[i]! : sums[i]! ** overlapExponent;
+    sums[i] = overlap / activity.of(graph.likesOfActor(ids[i]!));
+  }
   return best(ids, sums, p.maxColikers);
 }
 

@@ -14,6 +14,12 @@ export interface RankerParams {
   maxColikers: number;
   /** How much a post's popularity dilutes the overlap it gives (0 = not at all). */
   seedSpecificityExponent: number;
+  /**
+   * How a co-liker's weight grows with their overlap with the user: overlap^this (1 = in
+   * proportion). Below 1, many co-likers who share some of the user's likes together
+   * outweigh one who shares many: what a community likes next is better told by many.
+   */
+  colikerOverlapExponent: number;
   /** How much a co-liker's own activity dilutes their weight (0 = not at all). */
   colikerActivityExponent: number;
 
@@ -35,10 +41,13 @@ export const DEFAULT: RankerParams = {
   seedHalfLifeHours: 72,
   minSeedLikes: 3,
   likersPerSeedPost: 100,
-  maxColikers: 500,
+  // Many co-likers, few likes read from each: 2,000 × 15 reads as much as 500 × 60, and
+  // scores higher (npm run eval, tuned on seed 7: docs/benchmarks.md).
+  maxColikers: 2000,
   seedSpecificityExponent: 0.5,
-  colikerActivityExponent: 0.5,
-  candidateLikesPerColiker: 60,
+  colikerOverlapExponent: 0.75,
+  colikerActivityExponent: 0.4,
+  candidateLikesPerColiker: 15,
   candidateWindowHours: 48,
   candidateHalfLifeHours: 3,
   popularityExponent: 0.1,
@@ -62,8 +71,12 @@ export const CHEAP: RankerParams = {
  */
 export const COLIKE_COUNT: RankerParams = {
   ...DEFAULT,
+  // The caps it was defined with (DEFAULT's until 2026-12): tuning DEFAULT must not move the bar it is measured against.
+  maxColikers: 500,
+  candidateLikesPerColiker: 60,
   seedHalfLifeHours: Number.POSITIVE_INFINITY,
   seedSpecificityExponent: 0,
+  colikerOverlapExponent: 1,
   colikerActivityExponent: 0,
   candidateHalfLifeHours: Number.POSITIVE_INFINITY,
   popularityExponent: 0,
