@@ -41,9 +41,9 @@ export const DEFAULT: RankerParams = {
   seedHalfLifeHours: 72,
   minSeedLikes: 3,
   likersPerSeedPost: 100,
-  // Many co-likers, few likes read from each: 2,000 × 15 reads as much as 500 × 60, and
-  // scores higher (npm run eval, tuned on seed 7: docs/benchmarks.md).
-  maxColikers: 2000,
+  // Many co-likers, few likes read from each: 1,500 × 15 reads less than 500 × 60 did and
+  // scores higher; 2,000 × 15 scores no better (npm run eval, tuned on seed 7: docs/benchmarks.md).
+  maxColikers: 1500,
   seedSpecificityExponent: 0.5,
   colikerOverlapExponent: 0.75,
   colikerActivityExponent: 0.4,
