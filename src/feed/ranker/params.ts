@@ -62,7 +62,7 @@ export const CHEAP: RankerParams = {
   seedMaxLikes: 25,
   likersPerSeedPost: 40,
   maxColikers: 400,
-  candidateLikesPerColiker: 10,
+  candidateLikesPerColiker: 8,
 };
 
 /**
