@@ -22,8 +22,13 @@
  * - The popularity baseline is the service's popular list minus the posts the user already
  *   liked (a little stronger than the list as served). Cold starts fall back to it.
  * - Work is the like-list slots the kernel's walks touch, counted through a wrapper of the graph.
+ * - A cold-start slice follows (testkit/eval/cold-start.ts): users with their likes before the
+ *   cut-off cut to the newest 0-5, ranked from whom they follow in the dataset's model, as the
+ *   service blends it with their personal ranking, against the popular list. It runs last, as
+ *   it takes likes out of the graph.
  */
 import { parseArgs } from 'node:util';
+import { COLD_MAX_LIKES } from '../testkit/eval/cold-start.js';
 import { type EvalReport, runEvaluation } from '../testkit/eval/evaluate.js';
 
 const USAGE = 'usage: npm run eval -- [--likes 2000000] [--seed 42] [--cutoff-hours 12] [--users 2000] [--communities N]';
@@ -97,9 +102,7 @@ function renderTable(r: EvalReport): string {
     m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
     m.workBound === undefined ? '-' : String(m.coldStarts),
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const fmt = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  lines.push(fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
+  lines.push(...table(header, rows));
   const by = Object.fromEntries(r.methods.map((m) => [m.name, m]));
   const def = by.default!;
   const pop = by.popularity!;
@@ -109,7 +112,29 @@ function renderTable(r: EvalReport): string {
     '',
     `targets: default/popularity = ${ratio(def.recall, pop.recall)} (>= 2), default/colike = ${ratio(def.recall, colike.recall)} (> 1), cheap/default = ${ratio(cheap.recall, def.recall)} (>= 0.85)`,
   );
-  return lines.join('\n');
+  return [...lines, '', ...coldStartTable(r)].join('\n');
+}
+
+function coldStartTable(r: EvalReport): string[] {
+  const c = r.coldStart;
+  const by = Object.fromEntries(c.methods.map((m) => [m.name, m]));
+  return [
+    `cold start: ${c.evaluatedUsers} of ${c.eligibleUsers} eligible users left with their newest 0-${COLD_MAX_LIKES} likes before the cut-off (${c.zeroLikeUsers} with none), following ${c.meanFollows.toFixed(1)} accounts on average (${c.meanFollowsSeen.toFixed(1)} seen in the stream)`,
+    '',
+    ...table(
+      ['method', `recall@${r.options.k}`, `nDCG@${r.options.k}`, 'ms/request', 'work/request', 'fallbacks'],
+      c.methods.map((m) => [m.name, m.recall.toFixed(4), m.ndcg.toFixed(4), m.msPerRequest.toFixed(2), Math.round(m.workPerRequest).toLocaleString('en'), String(m.fallbacks)]),
+    ),
+    '',
+    `target: follows/popularity = ${ratio(by.follows!.recall, by.popularity!.recall)} (>= 2)`,
+  ];
+}
+
+/** Columns padded to their widest cell, the first to the left and the rest to the right. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const fmt = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
 
 function summary(r: EvalReport, seconds: number): Record<string, unknown> {
@@ -137,6 +162,14 @@ function summary(r: EvalReport, seconds: number): Record<string, unknown> {
       out[`cold_starts_${m.name}`] = m.coldStarts;
     }
   }
+  const cold = Object.fromEntries(r.coldStart.methods.map((m) => [m.name, m]));
+  out.cold_users = r.coldStart.evaluatedUsers;
+  for (const m of r.coldStart.methods) {
+    out[`recall50_cold_${m.name.replace('-', '_')}`] = round(m.recall);
+    out[`ndcg50_cold_${m.name.replace('-', '_')}`] = round(m.ndcg);
+    out[`ms_per_request_cold_${m.name.replace('-', '_')}`] = round(m.msPerRequest, 3);
+  }
+  out.ratio_cold_follows_popularity = round(cold.follows!.recall / Math.max(1e-9, cold.popularity!.recall), 2);
   out.seconds = round(seconds, 1);
   return out;
 }

@@ -14,6 +14,8 @@ import { rankForUser } from '../../src/feed/ranker/pipeline.js';
 import { computePopular } from '../../src/feed/ranker/popular.js';
 import { generateDataset, resolveOptions } from '../dataset/generator.js';
 import { buildWorld, type EvalWorld, type WorldStats } from './world.js';
+import { buildFollows } from '../dataset/model/follows.js';
+import { COLD_MAX_LIKES, type ColdStartReport, evaluateColdStart } from './cold-start.js';
 import { Rng } from '../dataset/random.js';
 
 export const DEFAULT_END_TIME_US = 1_750_000_000_000_000; // 2025-06-15T15:06:40Z, fixed for reproducible runs
@@ -63,6 +65,8 @@ export interface EvalReport {
   popularListLength: number;
   popularComputeMs: number;
   methods: MethodResult[];
+  /** Users with at most COLD_MAX_LIKES live likes, ranked from their follows. */
+  coldStart: ColdStartReport;
 }
 
 export const METHODS: ReadonlyArray<{ name: string; params: RankerParams | undefined }> = [
@@ -143,6 +147,15 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     } satisfies MethodResult;
   });
 
+  progress('cold start: follows + rank', 0, 1, false);
+  const coldStart = evaluateColdStart(world, buildFollows(datasetOptions), popular, {
+    maxLikesBefore: COLD_MAX_LIKES,
+    minLikesAfter: opts.minLikesAfter,
+    maxUsers: opts.maxUsers,
+    seed: opts.seed,
+    k: opts.k,
+  });
+
   return {
     options: { ...opts, communities: datasetOptions.communities },
     stats: { ...world.stats, actors: world.actorCount, posts: world.postCount, liveLikesAtCutoff: world.graph.likeCount },
@@ -153,6 +166,7 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     popularListLength: popular.length,
     popularComputeMs,
     methods,
+    coldStart,
   };
 }
 
@@ -181,7 +195,7 @@ export function sampleUsers(users: number[], max: number, seed: number): number[
  * The popular list without the posts the user already liked: a slightly stronger
  * baseline than the list as served (which is the same for everyone).
  */
-function popularFor(graph: LikeGraph, user: number, popular: Float64Array): Float64Array {
+export function popularFor(graph: LikeGraph, user: number, popular: Float64Array): Float64Array {
   const likes = new LikeList();
   graph.readLikesOfActor(user, Number.POSITIVE_INFINITY, likes);
   const liked = new Set(likes.ids.subarray(0, likes.length));
@@ -205,7 +219,7 @@ export function score(ranked: ArrayLike<number>, relevant: ReadonlySet<number>, 
 }
 
 /** The graph as the kernel sees it, counting the like-list slots each walk touches. */
-class CountingView implements GraphView {
+export class CountingView implements GraphView {
   touched = 0;
 
   constructor(private readonly graph: LikeGraph) {}

@@ -35,6 +35,8 @@ export interface EvalWorld {
   cutoffS: number;
   /** Per actor: the posts liked after the cut-off that count as relevant (see WorldStats for what is left out). */
   heldOut: Map<number, Set<number>>;
+  /** Actor ids by DID, as assigned in stream order. */
+  actorIds: ReadonlyMap<string, number>;
   actorCount: number;
   postCount: number;
   stats: WorldStats;
@@ -169,5 +171,5 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
       posts.add(like.post);
     }
   }
-  return { graph, cutoffS: Math.floor(cutoffUs / 1e6), heldOut, actorCount: actorIds.size, postCount: postIds.size, stats };
+  return { graph, cutoffS: Math.floor(cutoffUs / 1e6), heldOut, actorIds, actorCount: actorIds.size, postCount: postIds.size, stats };
 }
