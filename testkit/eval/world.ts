@@ -63,7 +63,8 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
   /** Posts deleted before the cut-off: a like that brings one into the graph says so (as the row's flag does). */
   const postGoneBefore = new Set<number>();
   /** `${actor} ${rkey}` → like id and post (before the cut-off) or held-out like (after). */
-  const likesBefore = new Map<string, [number, number]>();
+  // Per actor, then by rkey: one Map of every like would pass the most entries a Map holds (2^24) at 20 M likes.
+  const likesBefore = new Map<number, Map<string, [number, number]>>();
   const likesAfter = new Map<string, HeldLike>();
   const accountSeq = new Map<number, number>();
   const stats: WorldStats = {
@@ -114,10 +115,12 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         const { authorDid, rkey } = splitPostUri(event.subjectUri);
         const post = postId(authorDid, rkey, event.timeUs);
         const key = `${actor} ${event.rkey}`;
-        if (likesBefore.has(key) || likesAfter.has(key)) break; // a replayed create
+        let byRkey = likesBefore.get(actor);
+        if (byRkey?.has(event.rkey) || likesAfter.has(key)) break; // a replayed create
         if (before) {
           const id = nextLikeId++;
-          likesBefore.set(key, [id, post]);
+          if (!byRkey) likesBefore.set(actor, (byRkey = new Map()));
+          byRkey.set(event.rkey, [id, post]);
           graph.addLike(id, actor, post, Math.floor(event.timeUs / 1e6), postAuthor[post], postGoneBefore.has(post));
           stats.likesBefore++;
         } else {
@@ -132,7 +135,7 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         const key = `${actor} ${event.rkey}`;
         const held = likesAfter.get(key);
         if (held) held.unliked = true;
-        const liked = likesBefore.get(key);
+        const liked = likesBefore.get(actor)?.get(event.rkey);
         if (liked !== undefined && before) graph.removeLike(liked[0], actor, liked[1]);
         break;
       }
