@@ -67,7 +67,7 @@ describe('configFromEnv', () => {
     expect(configFromEnv({}).feed.follows).toEqual({
       appviewUrl: DEFAULT_APPVIEW_URL,
       timeoutMs: 2000,
-      maxFollows: 500,
+      maxFollows: 200,
       cacheUsers: 2000,
       ttlMs: 1_800_000,
       failureTtlMs: 60_000,

@@ -297,7 +297,7 @@ function readFollows(read: EnvReader): FollowsConfig {
   return {
     appviewUrl: url === FOLLOWS_OFF ? undefined : url,
     timeoutMs: read.int('FOLLOWS_TIMEOUT_MS', 2000, 50, 30_000),
-    maxFollows: read.int('FOLLOWS_MAX', 500, 1, 10_000),
+    maxFollows: read.int('FOLLOWS_MAX', 200, 1, 10_000),
     cacheUsers: read.int('FOLLOWS_CACHE_USERS', 2000, 1, 1_000_000),
     ttlMs: read.int('FOLLOWS_TTL_S', 1800, 1, 7 * 86_400) * 1000,
     failureTtlMs: read.int('FOLLOWS_FAILURE_TTL_S', 60, 1, 86_400) * 1000,
