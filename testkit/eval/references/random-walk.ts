@@ -16,15 +16,19 @@ import { bestAccepted, entriesOf, recommendable, SECONDS_PER_HOUR, userLikes } f
 
 /** The user's newest likes the walk starts from. */
 const SEED_LIKES = 100;
-/** Landings per request: enough that the top 50 are visited several times each. */
-const STEPS = 10_000;
+/**
+ * Landings per request: enough that the top 50 are visited several times each. At 1 M likes,
+ * 5,000 landings with the bounds below gave recall 0.40 in 18 ms; 10,000 landings reading 100
+ * likers and 100 likes a node gave 0.36 in 106 ms (each new node costs a read, unlike Pixie's).
+ */
+const STEPS = 5_000;
 /** Hops at most, landings or not: walks into dead ends (no recent likes) stop somewhere. */
 const MAX_HOPS = 4 * STEPS;
-/** The chance to go back to the user after each landing: walks stay about two hops deep. */
-const RESTART = 0.5;
-/** Newest likers of a post the walk may step to, and newest likes of a liker: caps the reads. */
-const LIKERS_PER_POST = 100;
-const LIKES_PER_LIKER = 100;
+/** The chance to go back to the user after each landing: most walks stay one hop from the user's likes. */
+const RESTART = 0.8;
+/** Newest likers of a post the walk may step to, and newest likes of a liker: the newest are the current taste. */
+const LIKERS_PER_POST = 30;
+const LIKES_PER_LIKER = 30;
 /** Only recent likes are landed on: the held-out posts are the ones being liked now. */
 const WINDOW_HOURS = 48;
 /** Keeps the walk's stream of draws apart from other users of the eval seed. */
