@@ -60,9 +60,9 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
   const postAuthor: number[] = [0];
   /** Posts deleted before the cut-off: a like that brings one into the graph says so (as the row's flag does). */
   const postGoneBefore = new Set<number>();
-  /** `${actor} ${rkey}` → like id and post (before the cut-off) or held-out like (after). */
-  const likesBefore = new Map<string, [number, number]>();
-  const likesAfter = new Map<string, HeldLike>();
+  /** (actor, rkey) → like id and post (before the cut-off) or held-out like (after). */
+  const likesBefore = new ByActor<[number, number]>();
+  const likesAfter = new ByActor<HeldLike>();
   const accountSeq = new Map<number, number>();
   const stats: WorldStats = {
     lines: 0,
@@ -111,15 +111,15 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
         const actor = actorId(event.did);
         const { authorDid, rkey } = splitPostUri(event.subjectUri);
         const post = postId(authorDid, rkey, event.timeUs);
-        const key = `${actor} ${event.rkey}`;
-        if (likesBefore.has(key) || likesAfter.has(key)) break; // a replayed create
+        const key = event.rkey;
+        if (likesBefore.get(actor, key) !== undefined || likesAfter.get(actor, key) !== undefined) break; // a replayed create
         if (before) {
           const id = nextLikeId++;
-          likesBefore.set(key, [id, post]);
+          likesBefore.set(actor, key, [id, post]);
           graph.addLike(id, actor, post, Math.floor(event.timeUs / 1e6), postAuthor[post], postGoneBefore.has(post));
           stats.likesBefore++;
         } else {
-          likesAfter.set(key, { actor, post, unliked: false });
+          likesAfter.set(actor, key, { actor, post, unliked: false });
           stats.likesAfter++;
         }
         break;
@@ -127,10 +127,10 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
       case 'like-delete': {
         const actor = actorIds.get(event.did);
         if (actor === undefined) break;
-        const key = `${actor} ${event.rkey}`;
-        const held = likesAfter.get(key);
+        const key = event.rkey;
+        const held = likesAfter.get(actor, key);
         if (held) held.unliked = true;
-        const liked = likesBefore.get(key);
+        const liked = likesBefore.get(actor, key);
         if (liked !== undefined && before) graph.removeLike(liked[0], actor, liked[1]);
         break;
       }
@@ -173,4 +173,26 @@ export function buildWorld(lines: Iterable<string>, cutoffUs: number, onLine?: (
     }
   }
   return { graph, cutoffS: Math.floor(cutoffUs / 1e6), heldOut, actorCount: actorIds.size, postCount: postIds.size, stats };
+}
+
+/**
+ * Values by (actor, like rkey), one Map per actor: a single Map of every like would pass
+ * the 2^24 entries a Map can hold (about 16.7 M) on a 20 M-like stream.
+ */
+class ByActor<V> {
+  private readonly byActor = new Map<number, Map<string, V>>();
+
+  get(actor: number, rkey: string): V | undefined {
+    return this.byActor.get(actor)?.get(rkey);
+  }
+
+  set(actor: number, rkey: string, value: V): void {
+    let values = this.byActor.get(actor);
+    if (!values) this.byActor.set(actor, (values = new Map()));
+    values.set(rkey, value);
+  }
+
+  *values(): IterableIterator<V> {
+    for (const values of this.byActor.values()) yield* values.values();
+  }
 }
