@@ -10,8 +10,6 @@ import { LikeList } from '../../../src/feed/graph/like-graph.js';
 import type { Accumulator } from '../../../src/feed/ranker/accumulator.js';
 import type { GraphView } from '../../../src/feed/ranker/kernel.js';
 
-export type Reference = (graph: GraphView, user: number, nowS: number, limit: number, seed: number) => Float64Array;
-
 export const SECONDS_PER_HOUR = 3600;
 /**
  * Likes of the user read at most to learn what they already liked (as the kernel's scan):
