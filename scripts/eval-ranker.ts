@@ -3,9 +3,13 @@
  * service holds it at a cut-off, rank each active user at the cut-off, and score the
  * top 50 against what they liked afterwards.
  *
- *   npm run eval [-- --likes 2000000 --seed 42 --cutoff-hours 12 --users 2000 --communities N]
+ *   npm run eval [-- --likes 2000000 --seed 42 --cutoff-hours 12 --users 2000]
+ *                [-- --communities N --in-community-share 0.9 --fresh-decay-hours 4]
+ *   npm run eval -- --sweep [--likes ... --users ...]
  *
- * Progress goes to stderr; stdout gets the table and one final JSON line.
+ * Progress goes to stderr; stdout gets the table and one final JSON line. The sweep runs the
+ * generator settings of testkit/eval/sweep.ts and prints one summary table and a JSON line
+ * with each setting's ratios and the worst of them.
  *
  * The choices, and why:
  * - 2,000,000 likes by default (40,000 users, 40 communities of taste). The generator makes
@@ -22,6 +26,9 @@
  * - The popularity baseline is the service's popular list minus the posts the user already
  *   liked (a little stronger than the list as served). Cold starts fall back to it.
  * - Work is the like-list slots the kernel's walks touch, counted through a wrapper of the graph.
+ * - The rankers are held against the strongest reference (co-like count, popularity, recency
+ *   co-like, item-kNN, random walk; see testkit/eval/references/): default should beat its
+ *   recall by 10 %, cheap should match it.
  * - A cold-start slice follows (testkit/eval/cold-start.ts): users with their likes before the
  *   cut-off cut to the newest 0-5, ranked from whom they follow in the dataset's model, as the
  *   service blends it with their personal ranking, against the popular list. It runs last, as
@@ -29,9 +36,12 @@
  */
 import { parseArgs } from 'node:util';
 import { COLD_MAX_LIKES } from '../testkit/eval/cold-start.js';
-import { type EvalReport, runEvaluation } from '../testkit/eval/evaluate.js';
+import { compareToReferences, type EvalOptions, type EvalReport, type MethodResult, runEvaluation } from '../testkit/eval/evaluate.js';
+import { SWEEP_SETTINGS } from '../testkit/eval/sweep.js';
 
-const USAGE = 'usage: npm run eval -- [--likes 2000000] [--seed 42] [--cutoff-hours 12] [--users 2000] [--communities N]';
+const USAGE =
+  'usage: npm run eval -- [--likes 2000000] [--seed 42] [--cutoff-hours 12] [--users 2000]\n' +
+  '                       [--communities N] [--in-community-share 0.9] [--fresh-decay-hours 4] [--sweep]';
 const PROGRESS_EVERY_MS = 1000;
 
 function main(): void {
@@ -43,6 +53,9 @@ function main(): void {
       'cutoff-hours': { type: 'string', default: '12' },
       users: { type: 'string', default: '2000' },
       communities: { type: 'string' },
+      'in-community-share': { type: 'string' },
+      'fresh-decay-hours': { type: 'string' },
+      sweep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -56,35 +69,80 @@ function main(): void {
   const seed = nonNegativeInteger('seed', values.seed);
   const cutoffHours = positiveNumber('cutoff-hours', values['cutoff-hours']);
   const maxUsers = positiveInteger('users', values.users);
-  const communities = values.communities === undefined ? undefined : positiveInteger('communities', values.communities);
-
+  const generator = {
+    communities: values.communities === undefined ? undefined : positiveInteger('communities', values.communities),
+    inCommunityLikeShare: values['in-community-share'] === undefined ? undefined : share('in-community-share', values['in-community-share']),
+    freshDecayHours: values['fresh-decay-hours'] === undefined ? undefined : positiveNumber('fresh-decay-hours', values['fresh-decay-hours']),
+  };
+  const base = { likes, seed, cutoffHours, maxUsers };
+  if (values.sweep) {
+    if (Object.values(generator).some((v) => v !== undefined)) usage('--sweep: the settings swept set the generator knobs themselves');
+    sweep(base);
+    return;
+  }
   const started = performance.now();
-  let lastReport = 0;
-  let lastPhase = '';
-  const report = runEvaluation({
-    likes,
-    seed,
-    cutoffHours,
-    maxUsers,
-    ...(communities === undefined ? {} : { communities }),
-    progress: (phase, done, total, approximate) => {
-      const now = performance.now();
-      if (phase === lastPhase && now - lastReport < PROGRESS_EVERY_MS) return;
-      lastPhase = phase;
-      lastReport = now;
-      const share = total > 0 ? Math.min(100, Math.round((100 * done) / total)) : 0;
-      process.stderr.write(`[${((now - started) / 1000).toFixed(1)}s] ${phase}: ${done.toLocaleString('en')} / ${approximate ? '~' : ''}${total.toLocaleString('en')} (${share}%)\n`);
-    },
-  });
-  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] done\n`);
+  const report = runEvaluation({ ...base, ...generator, progress: progressLine(started, '') });
+  process.stderr.write(`[${seconds(started)}s] done\n`);
   console.log(renderTable(report));
   console.log(JSON.stringify(summary(report, (performance.now() - started) / 1000)));
+}
+
+/** Each setting in turn, then one table of them and their worst ratios. */
+function sweep(base: EvalOptions): void {
+  const started = performance.now();
+  const runs = SWEEP_SETTINGS.map((setting) => {
+    const report = runEvaluation({ ...base, ...setting.generator, progress: progressLine(started, `${setting.name}: `) });
+    return { setting: setting.name, report, comparison: compareToReferences(report.methods) };
+  });
+  process.stderr.write(`[${seconds(started)}s] done\n`);
+  const names = runs[0]!.report.methods.map((m) => m.name);
+  const header = ['setting', 'communities', ...names, 'best reference', 'default/best', 'cheap/best'];
+  const rows = runs.map(({ setting, report, comparison }) => [
+    setting,
+    String(report.options.communities),
+    ...report.methods.map((m) => m.recall.toFixed(4)),
+    comparison.best.name,
+    comparison.ratioDefaultBest.toFixed(2),
+    comparison.ratioCheapBest.toFixed(2),
+  ]);
+  console.log(`recall@${runs[0]!.report.options.k} over generator settings (${base.likes.toLocaleString('en')} likes, seed ${base.seed})\n`);
+  console.log(table(header, rows).join("\n"));
+  console.log(
+    JSON.stringify({
+      likes: base.likes,
+      seed: base.seed,
+      settings: runs.map(({ setting, report, comparison }) => ({
+        setting,
+        communities: report.options.communities,
+        in_community_share: report.options.inCommunityLikeShare,
+        fresh_decay_hours: report.options.freshDecayHours,
+        ...recalls(report.methods),
+        ...referenceFields(report.methods),
+      })),
+      worst_ratio_default_best: round(Math.min(...runs.map((r) => r.comparison.ratioDefaultBest))),
+      worst_ratio_cheap_best: round(Math.min(...runs.map((r) => r.comparison.ratioCheapBest))),
+      seconds: round((performance.now() - started) / 1000, 1),
+    }),
+  );
+}
+
+function progressLine(started: number, prefix: string): NonNullable<EvalOptions['progress']> {
+  let lastReport = 0;
+  let lastPhase = '';
+  return (phase, done, total, approximate) => {
+    const now = performance.now();
+    if (phase === lastPhase && now - lastReport < PROGRESS_EVERY_MS) return;
+    lastPhase = phase;
+    lastReport = now;
+    const share = total > 0 ? Math.min(100, Math.round((100 * done) / total)) : 0;
+    process.stderr.write(`[${seconds(started)}s] ${prefix}${phase}: ${done.toLocaleString('en')} / ${approximate ? '~' : ''}${total.toLocaleString('en')} (${share}%)\n`);
+  };
 }
 
 function renderTable(r: EvalReport): string {
   const s = r.stats;
   const lines = [
-    `dataset: ${r.options.likes.toLocaleString('en')} likes, seed ${r.options.seed}, ${r.options.communities} communities, ${s.lines.toLocaleString('en')} lines (${s.rejected} rejected), ${s.actors.toLocaleString('en')} actors, ${s.posts.toLocaleString('en')} posts`,
+    `dataset: ${r.options.likes.toLocaleString('en')} likes, seed ${r.options.seed}, ${r.options.communities} communities, in-community share ${r.options.inCommunityLikeShare}, fresh decay ${r.options.freshDecayHours} h, ${s.lines.toLocaleString('en')} lines (${s.rejected} rejected), ${s.actors.toLocaleString('en')} actors, ${s.posts.toLocaleString('en')} posts`,
     `cut-off: last ${r.options.cutoffHours} h held out; graph at cut-off ${s.liveLikesAtCutoff.toLocaleString('en')} live likes; ${s.likesAfter.toLocaleString('en')} likes after it`,
     `held-out likes left out: ${s.heldOutNewPost.toLocaleString('en')} of posts first seen after the cut-off, ${s.heldOutUnliked} unliked, ${s.heldOutOwnPost} own posts, ${s.heldOutGonePost} of posts gone at the cut-off`,
     `users: ${r.evaluatedUsers} evaluated of ${r.eligibleUsers} eligible (>= ${r.options.minLikesBefore} likes before, >= ${r.options.minLikesAfter} relevant after)`,
@@ -98,7 +156,7 @@ function renderTable(r: EvalReport): string {
     m.recall.toFixed(4),
     m.ndcg.toFixed(4),
     m.msPerRequest.toFixed(2),
-    m.workBound === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
+    m.workPerRequest === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
     m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
     m.workBound === undefined ? '-' : String(m.coldStarts),
   ]);
@@ -111,6 +169,13 @@ function renderTable(r: EvalReport): string {
   lines.push(
     '',
     `targets: default/popularity = ${ratio(def.recall, pop.recall)} (>= 2), default/colike = ${ratio(def.recall, colike.recall)} (> 1), cheap/default = ${ratio(cheap.recall, def.recall)} (>= 0.85)`,
+  );
+  const { best, ratioDefaultBest, ratioCheapBest } = compareToReferences(r.methods);
+  const work = (m: MethodResult) => (m.workPerRequest === undefined ? 'none per request' : `${Math.round(m.workPerRequest).toLocaleString('en')}/request`);
+  lines.push(
+    `best reference: ${best.name} (recall@${r.options.k} ${best.recall.toFixed(4)})`,
+    `targets: default/best_reference = ${ratioDefaultBest.toFixed(2)} (>= 1.10), cheap/best_reference = ${ratioCheapBest.toFixed(2)} (>= 1.00)`,
+    `work: cheap ${work(cheap)}, ${ratio(cheap.workPerRequest ?? 0, best.workPerRequest ?? 0)} of the best reference's (${work(best)}), ${ratio(cheap.workPerRequest ?? 0, def.workPerRequest ?? 0)} of default's (${work(def)})`,
   );
   return [...lines, '', ...coldStartTable(r)].join('\n');
 }
@@ -137,12 +202,24 @@ function table(header: string[], rows: string[][]): string[] {
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
 
+
+function recalls(methods: readonly MethodResult[]): Record<string, number> {
+  return Object.fromEntries(methods.map((m) => [`recall50_${m.name}`, round(m.recall)]));
+}
+
+function referenceFields(methods: readonly MethodResult[]): Record<string, unknown> {
+  const { best, ratioDefaultBest, ratioCheapBest } = compareToReferences(methods);
+  return { best_reference: best.name, ratio_default_best: round(ratioDefaultBest), ratio_cheap_best: round(ratioCheapBest) };
+}
+
 function summary(r: EvalReport, seconds: number): Record<string, unknown> {
   const out: Record<string, unknown> = {
     likes: r.options.likes,
     seed: r.options.seed,
     cutoff_hours: r.options.cutoffHours,
     communities: r.options.communities,
+    in_community_share: r.options.inCommunityLikeShare,
+    fresh_decay_hours: r.options.freshDecayHours,
     eligible_users: r.eligibleUsers,
     users: r.evaluatedUsers,
     relevant_posts: r.relevantPosts,
@@ -150,14 +227,13 @@ function summary(r: EvalReport, seconds: number): Record<string, unknown> {
     heldout_likes: r.stats.likesAfter,
     heldout_new_post: r.stats.heldOutNewPost,
   };
-  for (const m of r.methods) {
-    out[`recall50_${m.name}`] = round(m.recall);
-    out[`ndcg50_${m.name}`] = round(m.ndcg);
-  }
+  Object.assign(out, recalls(r.methods));
+  for (const m of r.methods) out[`ndcg50_${m.name}`] = round(m.ndcg);
+  Object.assign(out, referenceFields(r.methods));
   for (const m of r.methods) {
     out[`ms_per_request_${m.name}`] = round(m.msPerRequest, 3);
+    if (m.workPerRequest !== undefined) out[`work_per_request_${m.name}`] = Math.round(m.workPerRequest);
     if (m.workBound !== undefined) {
-      out[`work_per_request_${m.name}`] = Math.round(m.workPerRequest);
       out[`work_bound_${m.name}`] = m.workBound;
       out[`cold_starts_${m.name}`] = m.coldStarts;
     }
@@ -175,6 +251,7 @@ function summary(r: EvalReport, seconds: number): Record<string, unknown> {
 }
 
 const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
+const seconds = (started: number): string => ((performance.now() - started) / 1000).toFixed(1);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 
@@ -193,6 +270,12 @@ function nonNegativeInteger(name: string, value: string): number {
 function positiveNumber(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) usage(`--${name}: expected a positive number, got ${value}`);
+  return n;
+}
+
+function share(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) usage(`--${name}: expected a number in [0, 1], got ${value}`);
   return n;
 }
 

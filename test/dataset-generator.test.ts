@@ -180,6 +180,32 @@ describe('dataset generator', () => {
     expect(Math.max(...perHour)).toBeLessThan(1.3 * Math.min(...perHour));
   });
 
+  it('taste sparsity and freshness scale: the defaults change nothing, other values what they should', () => {
+    const small = { ...OPTIONS, likes: 10_000, malformedShare: 0 };
+    const defaults = generate({ ...small, inCommunityLikeShare: 0.9, freshDecayHours: 4 });
+    expect(defaults.lines.join('\n')).toBe(generate(small).lines.join('\n'));
+    const inCommunity = (s: DatasetStats) => s.likesInCommunity / s.counts.like;
+    const sparse = generate({ ...small, inCommunityLikeShare: 0.5 }).stats;
+    expect(inCommunity(defaults.stats)).toBeGreaterThan(0.85);
+    // Network-wide picks still land in the liker's communities now and then (8 of them here).
+    expect(inCommunity(sparse)).toBeLessThan(0.65);
+    expect(inCommunity(sparse)).toBeGreaterThan(0.45);
+    // A slower decay spreads a post's likes over more hours after it appears (a week: 12 h against 3.6 h).
+    const medianLikeAgeH = (options: DatasetOptions) => {
+      const run = generate(options).lines.map(parseValid);
+      const born = new Map(run.filter((e): e is Create => e?.type === 'post').map((post) => [postUri(post), post.timeUs]));
+      const ages = run
+        .filter((e): e is Create => e?.type === 'like' && born.has(e.subject!.uri))
+        .map((like) => (like.timeUs - born.get(like.subject!.uri)!) / 3.6e9)
+        .sort((a, b) => a - b);
+      return ages[ages.length >> 1]!;
+    };
+    const week = { ...small, days: 7 };
+    expect(medianLikeAgeH({ ...week, freshDecayHours: 24 })).toBeGreaterThan(2 * medianLikeAgeH(week));
+    expect(() => generateDataset({ ...small, inCommunityLikeShare: 1.2 })).toThrow(/inCommunityLikeShare/);
+    expect(() => generateDataset({ ...small, freshDecayHours: 0 })).toThrow(/freshDecayHours/);
+  });
+
   it('rejects impossible options up front', () => {
     expect(() => generateDataset({ seed: 1, likes: 100, diurnalAmplitude: 1 })).toThrow(/diurnalAmplitude/);
     expect(() => generateDataset({ seed: 1, likes: 0 })).toThrow(RangeError);

@@ -25,6 +25,13 @@ export interface DatasetOptions {
    * the stream flat, so a replay at a constant rate keeps pace with the wall clock.
    */
   diurnalAmplitude?: number;
+  /**
+   * Taste sparsity: the share of likes looked for in the liker's own communities (the rest
+   * go to the whole network). Lower makes taste less clustered, and co-likes weaker evidence.
+   */
+  inCommunityLikeShare?: number;
+  /** Freshness scale: a community post's pull on likes falls as exp(-age / this). */
+  freshDecayHours?: number;
 }
 
 export type ResolvedDatasetOptions = Required<DatasetOptions>;
@@ -38,9 +45,14 @@ const DEFAULT_UNLIKE_SHARE = 0.02;
 const DEFAULT_POST_DELETE_SHARE = 0.01;
 const DEFAULT_ACCOUNT_EVENT_SHARE = 0.002;
 const DEFAULT_REPOST_SHARE = 0.1;
+const DEFAULT_IN_COMMUNITY_LIKE_SHARE = 0.9;
+const DEFAULT_FRESH_DECAY_HOURS = 4;
+/** A month: past that a post is as fresh for a week as the backlog's 48 h decay makes it. */
+const MAX_FRESH_DECAY_HOURS = 720;
 const MIN_DAYS = 0.01;
 /** Keeps exp(age / decay) weights inside float64 range (60 days at a 4 h decay is e^360). */
 const MAX_DAYS = 60;
+const MAX_DECAY_EXPONENT = (MAX_DAYS * 24) / DEFAULT_FRESH_DECAY_HOURS;
 /** Beyond this many likes per (user, post) pair, picks of a not-yet-liked post would starve. */
 const MAX_LIKE_DENSITY = 0.05;
 
@@ -64,6 +76,13 @@ export function resolveOptions(options: DatasetOptions): ResolvedDatasetOptions 
   if (likes > users * posts * MAX_LIKE_DENSITY) {
     throw new RangeError(`likes: ${likes} is too many for ${users} users and ${posts} posts; raise users or posts`);
   }
+  // The same float64 bound as MAX_DAYS, for a faster fresh decay over a shorter window.
+  const freshDecayHours = requireNumber(
+    'freshDecayHours',
+    options.freshDecayHours ?? DEFAULT_FRESH_DECAY_HOURS,
+    (days * 24) / MAX_DECAY_EXPONENT,
+    MAX_FRESH_DECAY_HOURS,
+  );
   return {
     seed: requireInteger('seed', options.seed, 0, 0xffff_ffff),
     likes,
@@ -78,6 +97,8 @@ export function resolveOptions(options: DatasetOptions): ResolvedDatasetOptions 
     accountEventShare: requireNumber('accountEventShare', options.accountEventShare ?? DEFAULT_ACCOUNT_EVENT_SHARE, 0, 1),
     repostShare: requireNumber('repostShare', options.repostShare ?? DEFAULT_REPOST_SHARE, 0, 1),
     diurnalAmplitude: requireNumber('diurnalAmplitude', options.diurnalAmplitude ?? DEFAULT_DIURNAL_AMPLITUDE, 0, 0.9),
+    inCommunityLikeShare: requireNumber('inCommunityLikeShare', options.inCommunityLikeShare ?? DEFAULT_IN_COMMUNITY_LIKE_SHARE, 0, 1),
+    freshDecayHours,
   };
 }
 

@@ -23,7 +23,8 @@ import { DEFAULT, type RankerParams } from '../../src/feed/ranker/params.js';
 import { rankForUser } from '../../src/feed/ranker/pipeline.js';
 import type { Follows } from '../dataset/model/follows.js';
 import { Rng } from '../dataset/random.js';
-import { CountingView, eligibleUsers, popularFor, sampleUsers, score } from './evaluate.js';
+import { CountingView } from './counting-view.js';
+import { eligibleUsers, popularFor, sampleUsers, score } from './evaluate.js';
 import type { EvalWorld } from './world.js';
 
 /** The slice's users have at most this many live likes at the cut-off (the main eval's start at 5). */

@@ -7,16 +7,16 @@
  *
  * Both are averaged over users (every user weighs the same, however many likes).
  */
-import { type LikeGraph, LikeList, type ReadLimits } from '../../src/feed/graph/like-graph.js';
-import type { GraphView } from '../../src/feed/ranker/kernel.js';
-import { COLIKE_COUNT, CHEAP, DEFAULT, type RankerParams, workBound } from '../../src/feed/ranker/params.js';
-import { rankForUser } from '../../src/feed/ranker/pipeline.js';
+import { type LikeGraph, LikeList } from '../../src/feed/graph/like-graph.js';
+import { DEFAULT, workBound } from '../../src/feed/ranker/params.js';
 import { computePopular } from '../../src/feed/ranker/popular.js';
 import { generateDataset, resolveOptions } from '../dataset/generator.js';
-import { buildWorld, type EvalWorld, type WorldStats } from './world.js';
 import { buildFollows } from '../dataset/model/follows.js';
 import { COLD_MAX_LIKES, type ColdStartReport, evaluateColdStart } from './cold-start.js';
 import { Rng } from '../dataset/random.js';
+import { CountingView } from './counting-view.js';
+import { METHODS } from './methods.js';
+import { buildWorld, type EvalWorld, type WorldStats } from './world.js';
 
 export const DEFAULT_END_TIME_US = 1_750_000_000_000_000; // 2025-06-15T15:06:40Z, fixed for reproducible runs
 
@@ -30,6 +30,9 @@ export interface EvalOptions {
   endTimeUs?: number;
   /** The generator's community count; its default is one per 1,000 users (users = likes / 50). */
   communities?: number;
+  /** The generator's taste sparsity and freshness scale (see DatasetOptions); its defaults otherwise. */
+  inCommunityLikeShare?: number;
+  freshDecayHours?: number;
   /** Eligible users have at least this many live likes before the cut-off... */
   minLikesBefore?: number;
   /** ...and at least this many relevant held-out posts after it. */
@@ -41,11 +44,13 @@ export interface EvalOptions {
 
 export interface MethodResult {
   name: string;
+  /** One of the references the best reference is picked from. */
+  reference: boolean;
   recall: number;
   ndcg: number;
   msPerRequest: number;
-  /** Graph slots touched per request (like-list links walked); popularity does none per request. */
-  workPerRequest: number;
+  /** Graph slots touched per request (like-list links walked); undefined for popularity, which does none per request. */
+  workPerRequest: number | undefined;
   /** The preset's workBound, for the rankers. */
   workBound: number | undefined;
   /** Requests the ranker answered as cold start (served the popular list instead). */
@@ -53,7 +58,7 @@ export interface MethodResult {
 }
 
 export interface EvalReport {
-  /** As run: `communities` is the generator's resolved count. */
+  /** As run: the generator's knobs as it resolved them. */
   options: Required<Omit<EvalOptions, 'progress'>>;
   stats: WorldStats & { actors: number; posts: number; liveLikesAtCutoff: number };
   eligibleUsers: number;
@@ -69,13 +74,6 @@ export interface EvalReport {
   coldStart: ColdStartReport;
 }
 
-export const METHODS: ReadonlyArray<{ name: string; params: RankerParams | undefined }> = [
-  { name: 'default', params: DEFAULT },
-  { name: 'cheap', params: CHEAP },
-  { name: 'colike', params: COLIKE_COUNT },
-  { name: 'popularity', params: undefined },
-];
-
 export function runEvaluation(options: EvalOptions): EvalReport {
   const opts = {
     likes: options.likes,
@@ -84,6 +82,8 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     maxUsers: options.maxUsers,
     endTimeUs: options.endTimeUs ?? DEFAULT_END_TIME_US,
     communities: options.communities,
+    inCommunityLikeShare: options.inCommunityLikeShare,
+    freshDecayHours: options.freshDecayHours,
     minLikesBefore: options.minLikesBefore ?? 5,
     minLikesAfter: options.minLikesAfter ?? 3,
     k: options.k ?? 50,
@@ -96,7 +96,7 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     seed: opts.seed,
     likes: opts.likes,
     endTimeUs: opts.endTimeUs,
-    ...(opts.communities === undefined ? {} : { communities: opts.communities }),
+    ...definedOnly({ communities: opts.communities, inCommunityLikeShare: opts.inCommunityLikeShare, freshDecayHours: opts.freshDecayHours }),
   });
   const dataset = generateDataset(datasetOptions);
   const world = buildWorld(dataset, cutoffUs, (n) => progress('generate + parse + build graph', n, expectedLines, true));
@@ -116,7 +116,7 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     }
   }
 
-  const methods = METHODS.map(({ name, params }) => {
+  const methods = METHODS.map(({ name, reference, params, rank }) => {
     const view = new CountingView(world.graph);
     let recall = 0;
     let ndcg = 0;
@@ -125,9 +125,9 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     users.forEach((user, i) => {
       if (i % 100 === 0) progress(`rank: ${name}`, i, users.length, false);
       const started = performance.now();
-      let ranked = params === undefined ? undefined : rankForUser(view, user, params, world.cutoffS);
+      let ranked = rank?.(view, user, world.cutoffS, opts.k, opts.seed);
       if (ranked === undefined) {
-        if (params !== undefined) coldStarts++;
+        if (rank !== undefined) coldStarts++;
         ranked = popularFor(world.graph, user, popular);
       }
       ms += performance.now() - started;
@@ -138,10 +138,11 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     const n = Math.max(1, users.length);
     return {
       name,
+      reference,
       recall: recall / n,
       ndcg: ndcg / n,
       msPerRequest: ms / n,
-      workPerRequest: view.touched / n,
+      workPerRequest: rank === undefined ? undefined : view.touched / n,
       workBound: params === undefined ? undefined : workBound(params),
       coldStarts,
     } satisfies MethodResult;
@@ -157,7 +158,12 @@ export function runEvaluation(options: EvalOptions): EvalReport {
   });
 
   return {
-    options: { ...opts, communities: datasetOptions.communities },
+    options: {
+      ...opts,
+      communities: datasetOptions.communities,
+      inCommunityLikeShare: datasetOptions.inCommunityLikeShare,
+      freshDecayHours: datasetOptions.freshDecayHours,
+    },
     stats: { ...world.stats, actors: world.actorCount, posts: world.postCount, liveLikesAtCutoff: world.graph.likeCount },
     eligibleUsers: eligible.length,
     evaluatedUsers: users.length,
@@ -168,6 +174,29 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     methods,
     coldStart,
   };
+}
+
+/** The options given a value: the generator's defaults stand for the rest. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+export interface ReferenceComparison {
+  /** The reference with the highest recall (ties: the first listed). */
+  best: MethodResult;
+  /** Recall of the default and the cheap preset over the best reference's. */
+  ratioDefaultBest: number;
+  ratioCheapBest: number;
+}
+
+/** The rankers held against the strongest reference: the targets are default ≥ 1.10, cheap ≥ 1.00. */
+export function compareToReferences(methods: readonly MethodResult[]): ReferenceComparison {
+  const references = methods.filter((m) => m.reference);
+  const named = (name: string) => methods.find((m) => m.name === name)!;
+  if (references.length === 0) throw new Error('compare to references: no reference among the methods');
+  const best = references.reduce((a, b) => (b.recall > a.recall ? b : a));
+  const over = (m: MethodResult) => (best.recall > 0 ? m.recall / best.recall : Number.NaN);
+  return { best, ratioDefaultBest: over(named('default')), ratioCheapBest: over(named('cheap')) };
 }
 
 /** Active users: enough live likes before the cut-off to seed a ranking, enough after it to measure one. */
@@ -216,57 +245,4 @@ export function score(ranked: ArrayLike<number>, relevant: ReadonlySet<number>, 
   let idcg = 0;
   for (let i = 0; i < Math.min(k, relevant.size); i++) idcg += 1 / Math.log2(i + 2);
   return { recall: hits / relevant.size, ndcg: dcg / idcg };
-}
-
-/** The graph as the kernel sees it, counting the like-list slots each walk touches. */
-export class CountingView implements GraphView {
-  touched = 0;
-
-  constructor(private readonly graph: LikeGraph) {}
-
-  readLikesOfActor(actor: number, max: number, out: LikeList, limits?: ReadLimits): number {
-    const touched = this.graph.readLikesOfActor(actor, max, out, limits);
-    this.touched += touched;
-    return touched;
-  }
-
-  readPostRowsOfActor(actor: number, max: number, out: LikeList, limits?: ReadLimits): number {
-    const touched = this.graph.readPostRowsOfActor(actor, max, out, limits);
-    this.touched += touched;
-    return touched;
-  }
-
-  readLikersOfPost(post: number, max: number, out: LikeList, limits?: ReadLimits): number {
-    const touched = this.graph.readLikersOfPost(post, max, out, limits);
-    this.touched += touched;
-    return touched;
-  }
-
-  likesOfPostRow(row: number): number {
-    return this.graph.likesOfPostRow(row);
-  }
-
-  postIdOfRow(row: number): number {
-    return this.graph.postIdOfRow(row);
-  }
-
-  likesOfActor(actor: number): number {
-    return this.graph.likesOfActor(actor);
-  }
-
-  likesOfPost(post: number): number {
-    return this.graph.likesOfPost(post);
-  }
-
-  isPostLive(post: number): boolean {
-    return this.graph.isPostLive(post);
-  }
-
-  isActorActive(actor: number): boolean {
-    return this.graph.isActorActive(actor);
-  }
-
-  postAuthorOf(post: number): number {
-    return this.graph.postAuthorOf(post);
-  }
 }

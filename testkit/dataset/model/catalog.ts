@@ -9,10 +9,10 @@ const AUTHOR_ACTIVITY_CAP = 200;
 const POST_APPEAL_ALPHA = 0.8;
 const POST_APPEAL_CAP = 100_000;
 /**
- * Likes in a community follow its newest posts; someone who has liked those digs into the
- * community's backlog; network-wide picks favour lasting popularity.
+ * Likes in a community follow its newest posts (their decay is the option freshDecayHours);
+ * someone who has liked those digs into the community's backlog; network-wide picks favour
+ * lasting popularity.
  */
-const FRESH_DECAY_US = 4 * US_PER_HOUR;
 const BACKLOG_DECAY_US = 48 * US_PER_HOUR;
 const NETWORK_DECAY_US = 24 * US_PER_HOUR;
 const REPLY_SHARE = 0.25;
@@ -46,6 +46,7 @@ export class Catalog {
   private readonly appeal: Float64Array;
   private readonly activatedUs: Float64Array;
   private readonly state: Uint8Array;
+  private readonly freshDecayUs: number;
   /** Post ids by author (CSR), to take an account's posts down with it. */
   private readonly authorStart: Uint32Array;
   private readonly postsByAuthor: Uint32Array;
@@ -58,6 +59,7 @@ export class Catalog {
     private readonly weightOriginUs: number,
   ) {
     const { posts, users, communities } = options;
+    this.freshDecayUs = options.freshDecayHours * US_PER_HOUR;
     const authorPicker = new AliasTable(Float64Array.from({ length: users }, () => rng.pareto(AUTHOR_ACTIVITY_ALPHA, AUTHOR_ACTIVITY_CAP)));
     this.author = new Uint32Array(posts);
     this.community = new Uint32Array(posts);
@@ -138,7 +140,7 @@ export class Catalog {
     const appeal = this.appeal[post]!;
     const community = this.community[post]!;
     const slot = this.communitySlot[post]!;
-    this.freshTrees[community]!.add(slot, sign * appeal * Math.exp(ageUs / FRESH_DECAY_US));
+    this.freshTrees[community]!.add(slot, sign * appeal * Math.exp(ageUs / this.freshDecayUs));
     this.backlogTrees[community]!.add(slot, sign * appeal * Math.exp(ageUs / BACKLOG_DECAY_US));
     this.networkTree.add(post, sign * appeal * Math.exp(ageUs / NETWORK_DECAY_US));
   }

@@ -8,8 +8,6 @@ import { pickOwnCommunity, type Population } from './population.js';
 export const LIKE_SALT = 0;
 export const REPOST_SALT = 0x6a09e667;
 
-/** Share of likes looked for in the liker's own communities; the rest go to the whole network. */
-const IN_COMMUNITY_LIKE_SHARE = 0.9;
 /** Nobody likes more than this share of their communities' posts; the busiest look beyond. */
 const MAX_COMMUNITY_COVERAGE = 0.3;
 /** Tries before a user (or the whole like) is given up as impossible to place. */
@@ -74,7 +72,8 @@ export class InteractionPicker {
 }
 
 /**
- * Each user's share of likes looked for in their communities: the usual share, less for users
+ * Each user's share of likes looked for in their communities: the usual share (the option
+ * inCommunityLikeShare; the rest go to the whole network), less for users
  * so active they would otherwise run out of community posts they have not liked yet.
  */
 function communityLikeShares(options: ResolvedDatasetOptions, population: Population, catalog: Catalog): Float32Array {
@@ -84,6 +83,6 @@ function communityLikeShares(options: ResolvedDatasetOptions, population: Popula
   return Float32Array.from(population.activity, (activity, user) => {
     const expected = (interactions * activity) / totalActivity;
     const supply = postsIn(population.primaryCommunity[user]!) + postsIn(population.secondCommunity[user]!);
-    return Math.min(IN_COMMUNITY_LIKE_SHARE, (MAX_COMMUNITY_COVERAGE * supply) / expected);
+    return Math.min(options.inCommunityLikeShare, (MAX_COMMUNITY_COVERAGE * supply) / expected);
   });
 }
