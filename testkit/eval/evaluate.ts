@@ -148,6 +148,8 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     } satisfies MethodResult;
   });
 
+  // Before the cold-start slice, which takes likes out of the graph.
+  const liveLikesAtCutoff = world.graph.likeCount;
   progress('cold start: follows + rank', 0, 1, false);
   const coldStart = evaluateColdStart(world, buildFollows(datasetOptions), popular, {
     maxLikesBefore: COLD_MAX_LIKES,
@@ -164,7 +166,7 @@ export function runEvaluation(options: EvalOptions): EvalReport {
       inCommunityLikeShare: datasetOptions.inCommunityLikeShare,
       freshDecayHours: datasetOptions.freshDecayHours,
     },
-    stats: { ...world.stats, actors: world.actorCount, posts: world.postCount, liveLikesAtCutoff: world.graph.likeCount },
+    stats: { ...world.stats, actors: world.actorCount, posts: world.postCount, liveLikesAtCutoff },
     eligibleUsers: eligible.length,
     evaluatedUsers: users.length,
     relevantPosts,
