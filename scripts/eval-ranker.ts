@@ -38,10 +38,13 @@ import { parseArgs } from 'node:util';
 import { COLD_MAX_LIKES } from '../testkit/eval/cold-start.js';
 import { compareToReferences, type EvalOptions, type EvalReport, type MethodResult, runEvaluation } from '../testkit/eval/evaluate.js';
 import { SWEEP_SETTINGS } from '../testkit/eval/sweep.js';
+import { variantMethods } from '../testkit/eval/methods.js';
+import { DEFAULT, PRESETS, type PresetName, type RankerParams } from '../src/feed/ranker/params.js';
 
 const USAGE =
   'usage: npm run eval -- [--likes 2000000] [--seed 42] [--cutoff-hours 12] [--users 2000]\n' +
-  '                       [--communities N] [--in-community-share 0.9] [--fresh-decay-hours 4] [--sweep]';
+  '                       [--communities N] [--in-community-share 0.9] [--fresh-decay-hours 4] [--sweep]\n' +
+  '                       [--variants \'{"name": {<RankerParams overrides>}, ...}\' [--base default|cheap]]';
 const PROGRESS_EVERY_MS = 1000;
 
 function main(): void {
@@ -56,6 +59,8 @@ function main(): void {
       'in-community-share': { type: 'string' },
       'fresh-decay-hours': { type: 'string' },
       sweep: { type: 'boolean' },
+      variants: { type: 'string' },
+      base: { type: 'string', default: 'default' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -80,11 +85,53 @@ function main(): void {
     sweep(base);
     return;
   }
+  if (values.variants !== undefined) {
+    variants(base, generator, values.base, values.variants);
+    return;
+  }
   const started = performance.now();
   const report = runEvaluation({ ...base, ...generator, progress: progressLine(started, '') });
   process.stderr.write(`[${seconds(started)}s] done\n`);
   console.log(renderTable(report));
   console.log(JSON.stringify(summary(report, (performance.now() - started) / 1000)));
+}
+
+/**
+ * Tuning: the preset `baseName` and each variant of it on the same graph and users, against
+ * the references (no cold-start slice). Tune on another seed than the one reported.
+ */
+function variants(base: EvalOptions, generator: Partial<EvalOptions>, baseName: string, json: string): void {
+  if (!(baseName in PRESETS)) usage(`--base: expected one of ${Object.keys(PRESETS).join(', ')}, got ${baseName}`);
+  let overrides: Record<string, Partial<RankerParams>>;
+  try {
+    overrides = JSON.parse(json) as Record<string, Partial<RankerParams>>;
+  } catch (err) {
+    usage(`--variants: not JSON (${(err as Error).message})`);
+  }
+  const known = new Set(Object.keys(DEFAULT));
+  for (const [name, variant] of Object.entries(overrides)) {
+    if (typeof variant !== 'object' || variant === null) usage(`--variants: ${name} must be an object of parameter overrides`);
+    for (const [key, value] of Object.entries(variant)) {
+      if (!known.has(key)) usage(`--variants: ${name}.${key} is not a ranker parameter`);
+      if (typeof value !== 'number' || Number.isNaN(value)) usage(`--variants: ${name}.${key} must be a number`);
+    }
+  }
+  const started = performance.now();
+  const methods = variantMethods(baseName, PRESETS[baseName as PresetName], overrides);
+  const report = runEvaluation({ ...base, ...generator, methods, coldStart: false, progress: progressLine(started, '') });
+  process.stderr.write(`[${seconds(started)}s] done\n`);
+  const header = ['method', `recall@${report.options.k}`, `nDCG@${report.options.k}`, 'ms/request', 'work/request', 'workBound'];
+  const rows = report.methods.map((m) => [
+    m.name,
+    m.recall.toFixed(4),
+    m.ndcg.toFixed(4),
+    m.msPerRequest.toFixed(2),
+    m.workPerRequest === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
+    m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
+  ]);
+  console.log(`variants of ${baseName}: ${base.likes.toLocaleString('en')} likes, seed ${base.seed}, ${report.evaluatedUsers} users\n`);
+  console.log(table(header, rows).join('\n'));
+  console.log(JSON.stringify({ likes: base.likes, seed: base.seed, users: report.evaluatedUsers, ...recalls(report.methods), seconds: Number(seconds(started)) }));
 }
 
 /** Each setting in turn, then one table of them and their worst ratios. */
@@ -182,6 +229,7 @@ function renderTable(r: EvalReport): string {
 
 function coldStartTable(r: EvalReport): string[] {
   const c = r.coldStart;
+  if (c === undefined) return [];
   const by = Object.fromEntries(c.methods.map((m) => [m.name, m]));
   return [
     `cold start: ${c.evaluatedUsers} of ${c.eligibleUsers} eligible users left with their newest 0-${COLD_MAX_LIKES} likes before the cut-off (${c.zeroLikeUsers} with none), following ${c.meanFollows.toFixed(1)} accounts on average (${c.meanFollowsSeen.toFixed(1)} seen in the stream)`,
@@ -238,14 +286,16 @@ function summary(r: EvalReport, seconds: number): Record<string, unknown> {
       out[`cold_starts_${m.name}`] = m.coldStarts;
     }
   }
-  const cold = Object.fromEntries(r.coldStart.methods.map((m) => [m.name, m]));
-  out.cold_users = r.coldStart.evaluatedUsers;
-  for (const m of r.coldStart.methods) {
-    out[`recall50_cold_${m.name.replace('-', '_')}`] = round(m.recall);
-    out[`ndcg50_cold_${m.name.replace('-', '_')}`] = round(m.ndcg);
-    out[`ms_per_request_cold_${m.name.replace('-', '_')}`] = round(m.msPerRequest, 3);
+  if (r.coldStart !== undefined) {
+    const cold = Object.fromEntries(r.coldStart.methods.map((m) => [m.name, m]));
+    out.cold_users = r.coldStart.evaluatedUsers;
+    for (const m of r.coldStart.methods) {
+      out[`recall50_cold_${m.name.replace('-', '_')}`] = round(m.recall);
+      out[`ndcg50_cold_${m.name.replace('-', '_')}`] = round(m.ndcg);
+      out[`ms_per_request_cold_${m.name.replace('-', '_')}`] = round(m.msPerRequest, 3);
+    }
+    out.ratio_cold_follows_popularity = round(cold.follows!.recall / Math.max(1e-9, cold.popularity!.recall), 2);
   }
-  out.ratio_cold_follows_popularity = round(cold.follows!.recall / Math.max(1e-9, cold.popularity!.recall), 2);
   out.seconds = round(seconds, 1);
   return out;
 }

@@ -16,6 +16,8 @@ import { itemKnn } from '../testkit/eval/references/item-knn.js';
 import { randomWalk } from '../testkit/eval/references/random-walk.js';
 import { recencyColike } from '../testkit/eval/references/recency-colike.js';
 import { buildWorld } from '../testkit/eval/world.js';
+import { METHODS, variantMethods } from '../testkit/eval/methods.js';
+import { DEFAULT } from '../src/feed/ranker/params.js';
 
 // 50,000 likes by 1,000 users; 10 communities so taste is not one global list. Run once for every test below.
 let small: EvalReport | undefined;
@@ -51,6 +53,17 @@ describe('offline ranker evaluation', () => {
     for (const m of report.methods) if (m.workBound !== undefined) expect(m.workPerRequest!).toBeLessThanOrEqual(m.workBound);
     expect(def.coldStarts).toBe(0); // eligible users have 5+ likes
     expect(def.recall).toBeGreaterThan(popularity.recall);
+  });
+
+  it('tunes by variants: the base preset, each variant of it on the same users, then the references', () => {
+    const methods = variantMethods('default', DEFAULT, { same: {}, flat: { colikerOverlapExponent: 1, colikerActivityExponent: 0 } });
+    expect(methods.map((m) => m.name)).toEqual(['default', 'same', 'flat', ...METHODS.filter((m) => m.reference).map((m) => m.name)]);
+    expect(methods[2]!.params).toEqual({ ...DEFAULT, colikerOverlapExponent: 1, colikerActivityExponent: 0 });
+    const report = runEvaluation({ likes: 60_000, seed: 3, cutoffHours: 12, maxUsers: 60, methods: methods.slice(0, 3), coldStart: false });
+    const [base, same, flat] = report.methods;
+    expect(report.coldStart).toBeUndefined();
+    expect(same!.recall).toBe(base!.recall); // same parameters, same users: the same figure
+    expect(flat!.recall).not.toBe(base!.recall);
   });
 });
 

@@ -15,7 +15,7 @@ import { buildFollows } from '../dataset/model/follows.js';
 import { COLD_MAX_LIKES, type ColdStartReport, evaluateColdStart } from './cold-start.js';
 import { Rng } from '../dataset/random.js';
 import { CountingView } from './counting-view.js';
-import { METHODS } from './methods.js';
+import { type EvalMethod, METHODS } from './methods.js';
 import { buildWorld, type EvalWorld, type WorldStats } from './world.js';
 
 export const DEFAULT_END_TIME_US = 1_750_000_000_000_000; // 2025-06-15T15:06:40Z, fixed for reproducible runs
@@ -40,6 +40,10 @@ export interface EvalOptions {
   k?: number;
   /** `approximate` when the total is an estimate. */
   progress?: (phase: string, done: number, total: number, approximate: boolean) => void;
+  /** The methods compared (METHODS by default): parameter variants, when tuning. */
+  methods?: readonly EvalMethod[];
+  /** Whether the cold-start slice runs (it does by default). */
+  coldStart?: boolean;
 }
 
 export interface MethodResult {
@@ -59,7 +63,7 @@ export interface MethodResult {
 
 export interface EvalReport {
   /** As run: the generator's knobs as it resolved them. */
-  options: Required<Omit<EvalOptions, 'progress'>>;
+  options: Required<Omit<EvalOptions, 'progress' | 'methods' | 'coldStart'>>;
   stats: WorldStats & { actors: number; posts: number; liveLikesAtCutoff: number };
   eligibleUsers: number;
   evaluatedUsers: number;
@@ -70,8 +74,8 @@ export interface EvalReport {
   popularListLength: number;
   popularComputeMs: number;
   methods: MethodResult[];
-  /** Users with at most COLD_MAX_LIKES live likes, ranked from their follows. */
-  coldStart: ColdStartReport;
+  /** Users with at most COLD_MAX_LIKES live likes, ranked from their follows; undefined when not run. */
+  coldStart: ColdStartReport | undefined;
 }
 
 export function runEvaluation(options: EvalOptions): EvalReport {
@@ -116,7 +120,7 @@ export function runEvaluation(options: EvalOptions): EvalReport {
     }
   }
 
-  const methods = METHODS.map(({ name, reference, params, rank }) => {
+  const methods = (options.methods ?? METHODS).map(({ name, reference, params, rank }) => {
     const view = new CountingView(world.graph);
     let recall = 0;
     let ndcg = 0;
@@ -151,7 +155,10 @@ export function runEvaluation(options: EvalOptions): EvalReport {
   // Before the cold-start slice, which takes likes out of the graph.
   const liveLikesAtCutoff = world.graph.likeCount;
   progress('cold start: follows + rank', 0, 1, false);
-  const coldStart = evaluateColdStart(world, buildFollows(datasetOptions), popular, {
+  const coldStart =
+    options.coldStart === false
+      ? undefined
+      : evaluateColdStart(world, buildFollows(datasetOptions), popular, {
     maxLikesBefore: COLD_MAX_LIKES,
     minLikesAfter: opts.minLikesAfter,
     maxUsers: opts.maxUsers,

@@ -3,7 +3,7 @@
  * against (the co-like count through the same kernel, popularity, and three recommenders
  * of their own, see references/).
  */
-import { COLIKE_COUNT, CHEAP, DEFAULT, type RankerParams } from '../../src/feed/ranker/params.js';
+import { COLIKE_COUNT, CHEAP, DEFAULT, type RankerParams, withOverrides } from '../../src/feed/ranker/params.js';
 import type { GraphView } from '../../src/feed/ranker/kernel.js';
 import { rankForUser } from '../../src/feed/ranker/pipeline.js';
 import { itemKnn } from './references/item-knn.js';
@@ -25,6 +25,18 @@ export interface EvalMethod {
 }
 
 const ranker = (params: RankerParams): EvalMethod['rank'] => (graph, user, nowS) => rankForUser(graph, user, params, nowS);
+
+/**
+ * For tuning: `base` as `name`, then each variant (overrides merged onto `base`), then the
+ * references to hold them against (the sampled users and graph are the same for all).
+ */
+export function variantMethods(name: string, base: RankerParams, variants: Record<string, Partial<RankerParams>>): EvalMethod[] {
+  const tried = Object.entries(variants).map(([variant, overrides]) => {
+    const params = withOverrides(base, overrides);
+    return { name: variant, reference: false, params, rank: ranker(params) };
+  });
+  return [{ name, reference: false, params: base, rank: ranker(base) }, ...tried, ...METHODS.filter((m) => m.reference)];
+}
 
 export const METHODS: readonly EvalMethod[] = [
   { name: 'default', reference: false, params: DEFAULT, rank: ranker(DEFAULT) },
