@@ -121,14 +121,7 @@ function variants(base: EvalOptions, generator: Partial<EvalOptions>, baseName: 
   const report = runEvaluation({ ...base, ...generator, methods, coldStart: false, progress: progressLine(started, '') });
   process.stderr.write(`[${seconds(started)}s] done\n`);
   const header = ['method', `recall@${report.options.k}`, `nDCG@${report.options.k}`, 'ms/request', 'work/request', 'workBound'];
-  const rows = report.methods.map((m) => [
-    m.name,
-    m.recall.toFixed(4),
-    m.ndcg.toFixed(4),
-    m.msPerRequest.toFixed(2),
-    m.workPerRequest === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
-    m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
-  ]);
+  const rows = report.methods.map(methodCells);
   console.log(`variants of ${baseName}: ${base.likes.toLocaleString('en')} likes, seed ${base.seed}, ${report.evaluatedUsers} users\n`);
   console.log(table(header, rows).join('\n'));
   console.log(JSON.stringify({ likes: base.likes, seed: base.seed, users: report.evaluatedUsers, ...recalls(report.methods), seconds: Number(seconds(started)) }));
@@ -198,15 +191,7 @@ function renderTable(r: EvalReport): string {
     '',
   ];
   const header = ['method', `recall@${r.options.k}`, `nDCG@${r.options.k}`, 'ms/request', 'work/request', 'workBound', 'cold starts'];
-  const rows = r.methods.map((m) => [
-    m.name,
-    m.recall.toFixed(4),
-    m.ndcg.toFixed(4),
-    m.msPerRequest.toFixed(2),
-    m.workPerRequest === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
-    m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
-    m.workBound === undefined ? '-' : String(m.coldStarts),
-  ]);
+  const rows = r.methods.map((m) => [...methodCells(m), m.workBound === undefined ? '-' : String(m.coldStarts)]);
   lines.push(...table(header, rows));
   const by = Object.fromEntries(r.methods.map((m) => [m.name, m]));
   const def = by.default!;
@@ -240,6 +225,18 @@ function coldStartTable(r: EvalReport): string[] {
     ),
     '',
     `target: follows/popularity = ${ratio(by.follows!.recall, by.popularity!.recall)} (>= 2)`,
+  ];
+}
+
+/** A method's row: name, recall, nDCG, ms, work per request and work bound. */
+function methodCells(m: MethodResult): string[] {
+  return [
+    m.name,
+    m.recall.toFixed(4),
+    m.ndcg.toFixed(4),
+    m.msPerRequest.toFixed(2),
+    m.workPerRequest === undefined ? '-' : Math.round(m.workPerRequest).toLocaleString('en'),
+    m.workBound === undefined ? '-' : m.workBound.toLocaleString('en'),
   ];
 }
 
