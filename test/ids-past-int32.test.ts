@@ -150,7 +150,13 @@ describe('ids past 2^31 and 2^32', () => {
     let t = t0;
     const at = () => (t += SECOND_US);
     const USER = 1;
-    const COLIKER = 2;
+    /**
+     * Four co-likers of the user's 3 seeds, each liking every fourth candidate: alike in
+     * overlap and activity, and each under DEFAULT's likes read a co-liker, so like times
+     * alone order the feed.
+     */
+    const COLIKERS = [2, 3, 4, 5];
+    const colikerOf = (k: number) => COLIKERS[k % COLIKERS.length]!;
     /** Candidates 0-19 have post ids across 2^31, 20-39 across 2^32; each by an author of its own (diversify stays out of it). Like ids cross 2^32. */
     const candidate = (k: number) => ({ author: 100 + k, rkey: `c${k}` });
     const seed = (k: number) => ({ author: 90, rkey: `s${k}` });
@@ -158,19 +164,22 @@ describe('ids past 2^31 and 2^32', () => {
     const write = () => writer.writeBatch(events.splice(0), cursor(t));
 
     continueIdsAt('posts', INT32_LIMIT - 10);
-    continueIdsAt('likes', UINT32_LIMIT - 10);
+    continueIdsAt('likes', UINT32_LIMIT - 11);
     for (let k = 0; k < 20; k++) events.push(post(candidate(k).author, candidate(k).rkey, at()));
-    for (let k = 0; k < 20; k++) events.push(like(COLIKER, `l${k}`, candidate(k).author, candidate(k).rkey, at()));
+    for (let k = 0; k < 20; k++) events.push(like(colikerOf(k), `l${k}`, candidate(k).author, candidate(k).rkey, at()));
     write();
-    const pruneCutoffUs = t - 8 * SECOND_US; // the co-liker's likes of candidates 0-10: like ids through 2^32
+    const pruneCutoffUs = t - 7 * SECOND_US; // the co-likers' likes of candidates 0-11 (3 each): like ids through 2^32
     continueIdsAt('posts', UINT32_LIMIT - 10);
     for (let k = 0; k < 3; k++) events.push(post(seed(k).author, seed(k).rkey, at()));
     for (let k = 20; k < 40; k++) events.push(post(candidate(k).author, candidate(k).rkey, at()));
-    for (let k = 0; k < 3; k++) events.push(like(USER, `u${k}`, seed(k).author, seed(k).rkey, at()), like(COLIKER, `s${k}`, seed(k).author, seed(k).rkey, at()));
-    for (let k = 20; k < 40; k++) events.push(like(COLIKER, `l${k}`, candidate(k).author, candidate(k).rkey, at()));
+    for (let k = 0; k < 3; k++) {
+      events.push(like(USER, `u${k}`, seed(k).author, seed(k).rkey, at()));
+      for (const coliker of COLIKERS) events.push(like(coliker, `s${k}`, seed(k).author, seed(k).rkey, at()));
+    }
+    for (let k = 20; k < 40; k++) events.push(like(colikerOf(k), `l${k}`, candidate(k).author, candidate(k).rkey, at()));
     write();
     expect(idRange('posts')).toEqual({ low: INT32_LIMIT - 10, high: UINT32_LIMIT + 12 });
-    expect(idRange('likes')).toEqual({ low: UINT32_LIMIT - 10, high: UINT32_LIMIT + 35 });
+    expect(idRange('likes')).toEqual({ low: UINT32_LIMIT - 11, high: UINT32_LIMIT + 43 });
 
     const config = testConfig({ DATA_DIR: dir, GRAPH_POLL_MS: '10' });
     expect(config.dbPath).toBe(dbPath);
@@ -193,7 +202,7 @@ describe('ids past 2^31 and 2^32', () => {
       } while (next);
       return out;
     };
-    // The co-liker's newest likes first (the one co-liker, one like a post: time decides).
+    // The co-likers' newest likes first (co-likers alike, one like a post: time decides).
     const uris = (from: number, to: number) =>
       Array.from({ length: to - from + 1 }, (_, k) => to - k).map((k) => postUri(did(candidate(k).author), candidate(k).rkey));
     const loads = async () => (await ctx.metrics.graphLoads.get()).values.map((v) => v.labels.from);
@@ -208,11 +217,11 @@ describe('ids past 2^31 and 2^32', () => {
     expect(await loads()).toEqual(['database', 'snapshot']);
     expect(pages(restarted)).toEqual([uris(25, 39), uris(10, 24), uris(0, 9)]);
 
-    // Pruned through like id 2^32: candidates 0-10 go, the pages close up.
+    // Pruned through like id 2^32: candidates 0-11 go, the pages close up.
     pruneBefore(pruneCutoffUs);
     expect(prunedThrough()).toBe(UINT32_LIMIT);
-    await waitFor(() => (pages(restarted).flat().length === 29 ? true : undefined), 10_000, 'the prune to reach the graph');
-    expect(pages(restarted)).toEqual([uris(25, 39), uris(11, 24)]);
+    await waitFor(() => (pages(restarted).flat().length === 28 ? true : undefined), 10_000, 'the prune to reach the graph');
+    expect(pages(restarted)).toEqual([uris(25, 39), uris(12, 24)]);
   });
 
   it('refuses an actor id past its int32 arrays with a clear error', () => {

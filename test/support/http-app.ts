@@ -38,7 +38,7 @@ export class FakeReplicaStatus implements ReplicaStatus {
 /** A feed engine that answers every page with one marked post, so a test sees who served it. */
 export function markedFeed(reqId: string): CurrentFeed & { ready: boolean } {
   const page = { feed: [{ post: `at://did:plc:servedbyxxxxxxxxxxxxxxxxx/app.bsky.feed.post/${reqId}` }], reqId };
-  const engine = { isReady: true, ranker: { skeleton: () => page }, ingestLagSeconds: () => undefined };
+  const engine = { isReady: true, ranker: { skeleton: () => page, serve: async () => page }, ingestLagSeconds: () => undefined };
   const feed = new CurrentFeed(engine as unknown as FeedEngine);
   // `ready` plays the graph loading (false) or loaded (true).
   return Object.defineProperty(feed, 'ready', { get: () => engine.isReady, set: (ready: boolean) => (engine.isReady = ready) }) as CurrentFeed & { ready: boolean };
